@@ -1,0 +1,140 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DiffTransformer;
+
+/// <summary>
+/// Differential attention V1 (Ye et al., 2024), as the official <c>MultiheadDiffAttn</c> / <c>MultiheadFlashDiff1</c>.
+/// Each of the <c>numHeads</c> heads computes two softmax maps from query/key sub-heads of size
+/// <c>headDim = embedDim / numHeads / 2</c> and attends with <c>A1 - lambda * A2</c> over values of size <c>2 * headDim</c>,
+/// where <c>lambda = exp(lambda_q1 . lambda_k1) - exp(lambda_q2 . lambda_k2) + lambdaInit(depth)</c>. The result is
+/// normalised per head (RMSNorm over <c>2 * headDim</c>) and scaled by <c>1 - lambdaInit</c>.
+/// State-dict keys: <c>q_proj.weight k_proj.weight v_proj.weight out_proj.weight lambda_q1 lambda_k1 lambda_q2 lambda_k2
+/// subln.weight</c>.
+/// </summary>
+public sealed class DiffAttention : CausalSelfAttention
+{
+#pragma warning disable IDE1006 // field names are the checkpoint keys
+    private readonly Linear q_proj, k_proj, v_proj, out_proj;
+    private readonly Parameter lambda_q1, lambda_k1, lambda_q2, lambda_k2;
+    private readonly RmsNorm subln;
+#pragma warning restore IDE1006
+    private readonly int headDim;
+
+    /// <summary>Creates the module.</summary>
+    /// <param name="embedDim">Model width; divisible by <c>2 * numHeads</c> with an even <c>headDim</c>.</param>
+    /// <param name="depth">0-based layer index; sets <c>lambdaInit = 0.8 - 0.6 * exp(-0.3 * depth)</c>.</param>
+    /// <param name="numHeads">Differential heads: half the heads of the parameter-matched softmax baseline.</param>
+    /// <param name="numKvHeads">Key/value heads (default <paramref name="numHeads"/>); must divide <paramref name="numHeads"/>.</param>
+    /// <param name="kernel">Naive or fused attention kernel.</param>
+    /// <param name="ropeTheta">Rotary base.</param>
+    public DiffAttention(int embedDim, int depth, int numHeads, int? numKvHeads = null,
+        AttentionKernel kernel = AttentionKernel.Auto, double ropeTheta = 10000)
+        : base(nameof(DiffAttention), embedDim, numHeads, numKvHeads, kernel, ropeTheta)
+    {
+        Guard.NonNegative(depth, nameof(depth));
+        Guard.DivisibleBy(embedDim, nameof(embedDim), 2 * numHeads, "2 * numHeads");
+        headDim = embedDim / numHeads / 2;
+        if (headDim % 2 != 0)
+            throw new ArgumentException(
+                $"embedDim / numHeads / 2 (headDim) must be even for the rotary embedding; got embedDim={embedDim}, numHeads={numHeads}, headDim {headDim}.",
+                nameof(embedDim));
+        Depth = depth;
+        LambdaInit = LambdaInitFor(depth);
+        int kvWidth = 2 * NumKvHeads * headDim;
+        q_proj = Projection(embedDim, 2 * numHeads * headDim);
+        k_proj = Projection(embedDim, kvWidth);
+        v_proj = Projection(embedDim, kvWidth);
+        out_proj = Projection(2 * numHeads * headDim, embedDim);
+        lambda_q1 = LambdaVector(headDim);
+        lambda_k1 = LambdaVector(headDim);
+        lambda_q2 = LambdaVector(headDim);
+        lambda_k2 = LambdaVector(headDim);
+        subln = new RmsNorm(2 * headDim, eps: 1e-5);
+        RegisterComponents();
+        this.DetachParametersFromScopes();
+    }
+
+    /// <summary>Query/key sub-head size; values and outputs use <c>2 * HeadDim</c> per head.</summary>
+    public override int HeadDim => headDim;
+
+    /// <inheritdoc />
+    public override AttentionKind Kind => AttentionKind.Differential;
+
+    /// <summary>The 0-based layer index this module was built for.</summary>
+    public int Depth { get; }
+
+    /// <summary><c>0.8 - 0.6 * exp(-0.3 * Depth)</c>.</summary>
+    public double LambdaInit { get; }
+
+    /// <summary>The official initial lambda for a 0-based layer index: <c>0.8 - 0.6 * exp(-0.3 * depth)</c>.</summary>
+    public static double LambdaInitFor(int depth) => 0.8 - 0.6 * Math.Exp(-0.3 * depth);
+
+    /// <summary>
+    /// The current lambda as a 0-dimensional tensor in <paramref name="dtype"/>, computed in at least float32
+    /// (float64 stays float64).
+    /// </summary>
+    public Tensor Lambda(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var wide = lambda_q1.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        var first = (lambda_q1.to(wide) * lambda_k1.to(wide)).sum().exp();
+        var second = (lambda_q2.to(wide) * lambda_k2.to(wide)).sum().exp();
+        return (first - second + LambdaInit).to(dtype).MoveToOuterDisposeScope();
+    }
+
+    private protected override Tensor Attend(Tensor x, AttentionCall call)
+    {
+        long batch = x.shape[0], time = x.shape[1];
+        int heads = NumHeads, d = headDim;
+        // q: 2*heads sub-heads of d; sub-heads 2h and 2h+1 give the two maps of head h.
+        var q = call.Rotate(q_proj.call(x).view(batch, time, 2 * heads, d));
+        // k is rotated as 2*kvHeads sub-heads of d, then kept as kvHeads heads of 2d = [k1 | k2].
+        var k = call.Rotate(k_proj.call(x).view(batch, time, 2 * NumKvHeads, d))
+            .view(batch, time, NumKvHeads, 2 * d).transpose(1, 2);
+        var v = v_proj.call(x).view(batch, time, NumKvHeads, 2 * d).transpose(1, 2);
+        (k, v) = call.Remember(k, v);
+        var lambda = Lambda(x.dtype);
+        double scale = 1.0 / Math.Sqrt(d);
+
+        Tensor attended = call.Fused
+            ? AttendFused(q, k, v, lambda, scale, call)
+            : AttendNaive(q, k, v, lambda, scale, call);
+        var normalised = subln.call(attended) * (1 - LambdaInit);
+        return out_proj.call(normalised.transpose(1, 2).reshape(batch, time, 2 * heads * d));
+    }
+
+    /// <summary>
+    /// One SDPA call over 2*heads query heads of size 2d: map j of head h is the query <c>q_j</c> placed in half j of a
+    /// zero vector, so against the unsplit key <c>[k1 | k2]</c> it scores exactly <c>q_j . k_j</c>. Keys and values keep
+    /// one head size (2d), which keeps SDPA on its fast path.
+    /// </summary>
+    private Tensor AttendFused(Tensor q, Tensor k, Tensor v, Tensor lambda, double scale, AttentionCall call)
+    {
+        long batch = q.shape[0], time = q.shape[1];
+        int heads = NumHeads, d = headDim;
+        var placement = eye(2, dtype: q.dtype, device: q.device).view(2, 2, 1);
+        var placed = (q.view(batch, time, heads, 2, 1, d) * placement)
+            .reshape(batch, time, 2 * heads, 2 * d).transpose(1, 2);
+        var both = ScaledDotProduct.Fused(placed, k, v, scale, call.KeyMask)
+            .reshape(batch, heads, 2, time, 2 * d);
+        return both.select(2, 0) - lambda * both.select(2, 1);
+    }
+
+    /// <summary>The formula as written: two explicit softmax maps, their difference, times the values.</summary>
+    private Tensor AttendNaive(Tensor q, Tensor k, Tensor v, Tensor lambda, double scale, AttentionCall call)
+    {
+        long batch = q.shape[0], time = q.shape[1];
+        int d = headDim;
+        var pairs = q.view(batch, time, NumHeads, 2, d).transpose(1, 2);
+        var first = ScaledDotProduct.Probabilities(pairs.select(3, 0), k.narrow(-1, 0, d), scale, call.KeyMask);
+        var second = ScaledDotProduct.Probabilities(pairs.select(3, 1), k.narrow(-1, d, d), scale, call.KeyMask);
+        var differential = first - lambda * second;
+        if (call.CapturesMaps)
+            call.Publish(new AttentionMaps(AttentionKind.Differential, differential, first, second, lambda));
+        return ScaledDotProduct.Apply(differential, v);
+    }
+
+    private static Parameter LambdaVector(int size) => new(empty(size).normal_(0, 0.1));
+}

@@ -1,0 +1,88 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffTransformer;
+
+/// <summary>
+/// Keys and values of one attention layer kept between decoding calls, in preallocated buffers that grow by doubling.
+/// Keys are stored after the rotary embedding. Shapes: keys <c>[batch, kvHeads, capacity, keyDim]</c>, values
+/// <c>[batch, kvHeads, capacity, valueDim]</c> (for V1, keyDim and valueDim are <c>2*headDim</c>: both sub-heads).
+/// The cache is for inference: what it stores is detached from autograd.
+/// </summary>
+public sealed class KvCacheLayer : IDisposable
+{
+    Tensor? keys, values;
+    readonly long initialCapacity;
+
+    /// <summary>Creates an empty cache whose buffers start with room for <paramref name="initialCapacity"/> positions.</summary>
+    public KvCacheLayer(long initialCapacity = 256)
+    {
+        if (initialCapacity < 1)
+            throw new ArgumentOutOfRangeException(nameof(initialCapacity), initialCapacity, $"{nameof(initialCapacity)} must be >= 1; got {initialCapacity}.");
+        this.initialCapacity = initialCapacity;
+    }
+
+    /// <summary>Number of cached positions.</summary>
+    public long Length { get; private set; }
+
+    /// <summary>Positions the buffers hold before they must grow.</summary>
+    public long Capacity => keys?.shape[2] ?? 0;
+
+    /// <summary>Forgets the cached positions but keeps the buffers for reuse.</summary>
+    public void Reset() => Length = 0;
+
+    /// <summary>Appends keys <c>[B, Hk, T, Dk]</c> and values <c>[B, Hk, T, Dv]</c>; returns views of everything cached.</summary>
+    internal (Tensor Keys, Tensor Values) Append(Tensor k, Tensor v)
+    {
+        long time = k.shape[2];
+        if (keys is null || values is null)
+        {
+            keys = Allocate(k, Math.Max(initialCapacity, time));
+            values = Allocate(v, Math.Max(initialCapacity, time));
+        }
+        else if (!SameLayout(keys, k) || !SameLayout(values, v))
+        {
+            throw new InvalidOperationException(
+                $"The cache holds keys {Guard.Shape(keys)} ({keys.dtype}, {keys.device}) and values {Guard.Shape(values)}; " +
+                $"cannot append keys {Guard.Shape(k)} ({k.dtype}, {k.device}) and values {Guard.Shape(v)}. Call Reset() or use a new cache.");
+        }
+        if (Length + time > Capacity) Grow(Math.Max(2 * Capacity, Length + time));
+        using (no_grad())
+        {
+            keys.narrow(2, Length, time).copy_(k);
+            values.narrow(2, Length, time).copy_(v);
+        }
+        Length += time;
+        return (keys.narrow(2, 0, Length), values.narrow(2, 0, Length));
+    }
+
+    void Grow(long capacity)
+    {
+        var (oldKeys, oldValues) = (keys!, values!);
+        keys = Allocate(oldKeys, capacity);
+        values = Allocate(oldValues, capacity);
+        using (no_grad())
+        {
+            keys.narrow(2, 0, Length).copy_(oldKeys.narrow(2, 0, Length));
+            values.narrow(2, 0, Length).copy_(oldValues.narrow(2, 0, Length));
+        }
+        oldKeys.Dispose();
+        oldValues.Dispose();
+    }
+
+    static Tensor Allocate(Tensor like, long capacity) =>
+        empty(new[] { like.shape[0], like.shape[1], capacity, like.shape[3] }, like.dtype, like.device).DetachFromDisposeScope();
+
+    static bool SameLayout(Tensor buffer, Tensor t) =>
+        buffer.shape[0] == t.shape[0] && buffer.shape[1] == t.shape[1] && buffer.shape[3] == t.shape[3] &&
+        buffer.dtype == t.dtype && buffer.device_type == t.device_type && buffer.device_index == t.device_index;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        keys?.Dispose();
+        values?.Dispose();
+        keys = values = null;
+        Length = 0;
+    }
+}

@@ -1,0 +1,42 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffTransformer;
+
+/// <summary>
+/// Rotary position embedding in the interleaved (GPT-J) layout: dimensions <c>(2i, 2i+1)</c> of each head are rotated
+/// by the angle <c>position * theta^(-2i/headDim)</c>.
+/// </summary>
+internal static class Rotary
+{
+    /// <summary>
+    /// Cosine and sine tables for <paramref name="positions"/> (<c>[time]</c> or <c>[batch, time]</c>, int64), each of
+    /// shape <c>positions.shape + [headDim/2]</c>, in <paramref name="dtype"/> on the positions' device.
+    /// Angles are computed in float64 so that every dtype gets correctly rounded tables.
+    /// </summary>
+    public static (Tensor Cos, Tensor Sin) Tables(Tensor positions, int headDim, double theta, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var exponents = arange(0, headDim, 2, dtype: ScalarType.Float64, device: positions.device) / headDim;
+        var inverseFrequency = pow(theta, -exponents);
+        var angles = positions.to(ScalarType.Float64).unsqueeze(-1) * inverseFrequency;
+        return (angles.cos().to(dtype).MoveToOuterDisposeScope(), angles.sin().to(dtype).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Rotates <paramref name="x"/> of shape <c>[batch, time, heads, headDim]</c> with tables of shape
+    /// <c>[time, headDim/2]</c> or <c>[batch, time, headDim/2]</c>.
+    /// </summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        long[] shape = x.shape;
+        var pairs = x.view(shape[0], shape[1], shape[2], shape[3] / 2, 2);
+        var even = pairs.select(-1, 0);
+        var odd = pairs.select(-1, 1);
+        var c = cos.unsqueeze(-2); // broadcast over heads
+        var s = sin.unsqueeze(-2);
+        var rotated = stack(new[] { even * c - odd * s, even * s + odd * c }, dim: -1);
+        return rotated.view(shape).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,92 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace DiffTransformer;
+
+/// <summary>
+/// The kernel layer shared by all attention modules: causal scaled-dot-product attention with grouped KV heads,
+/// either naive (explicit maps) or fused (SDPA). Queries are the last <c>Tq</c> positions of the <c>Tk</c> keys, so
+/// the same code serves training (<c>Tq == Tk</c>) and cached decoding (<c>Tq &lt; Tk</c>).
+/// </summary>
+internal static class ScaledDotProduct
+{
+    /// <summary>
+    /// Fused attention. q <c>[B, Hq, Tq, Dk]</c>, k <c>[B, Hk, Tk, Dk]</c>, v <c>[B, Hk, Tk, Dv]</c> with <c>Hq % Hk == 0</c>;
+    /// query head h reads kv head <c>h / (Hq / Hk)</c>. Returns <c>[B, Hq, Tq, Dv]</c>.
+    /// </summary>
+    public static Tensor Fused(Tensor q, Tensor k, Tensor v, double scale, Tensor? keyMask)
+    {
+        using var scope = NewDisposeScope();
+        long dk = q.shape[3];
+        // SDPA always scales by 1/sqrt(Dk); fold any other scale into q.
+        double correction = scale * Math.Sqrt(dk);
+        if (Math.Abs(correction - 1) > 1e-12) q = q * correction;
+        k = RepeatKv(k, q.shape[1]);
+        v = RepeatKv(v, q.shape[1]);
+        long tq = q.shape[2], tk = k.shape[2];
+        Tensor result;
+        if (keyMask is null && tq == tk)
+            result = F.scaled_dot_product_attention(q, k, v, is_casual: true);
+        else if (keyMask is null && tq == 1)
+            result = F.scaled_dot_product_attention(q, k, v);
+        else
+            result = F.scaled_dot_product_attention(q, k, v, attn_mask: Allowed(tq, tk, keyMask, q.device));
+        return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Softmax attention probabilities <c>[B, Hq, Tq, Tk]</c> for q <c>[B, Hq, Tq, Dk]</c> and k <c>[B, Hk, Tk, Dk]</c>.
+    /// Half-precision inputs are normalised in float32 and cast back.
+    /// </summary>
+    public static Tensor Probabilities(Tensor q, Tensor k, double scale, Tensor? keyMask)
+    {
+        using var scope = NewDisposeScope();
+        k = RepeatKv(k, q.shape[1]);
+        var scores = matmul(q * scale, k.transpose(-1, -2));
+        var allowed = Allowed(q.shape[2], k.shape[2], keyMask, q.device);
+        scores = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity);
+        var dtype = scores.dtype;
+        var probabilities = IsHalf(dtype) ? scores.to(ScalarType.Float32).softmax(-1).to(dtype) : scores.softmax(-1);
+        return probabilities.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Applies probabilities <c>[B, Hq, Tq, Tk]</c> to values <c>[B, Hk, Tk, Dv]</c>: <c>[B, Hq, Tq, Dv]</c>.</summary>
+    public static Tensor Apply(Tensor probabilities, Tensor v)
+    {
+        using var scope = NewDisposeScope();
+        return matmul(probabilities, RepeatKv(v, probabilities.shape[1])).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Repeats each of the Hk heads of <c>[B, Hk, T, D]</c> consecutively to give <c>[B, heads, T, D]</c>.</summary>
+    public static Tensor RepeatKv(Tensor kv, long heads)
+    {
+        long kvHeads = kv.shape[1];
+        if (kvHeads == heads) return kv;
+        long repeats = heads / kvHeads;
+        long[] s = kv.shape;
+        return kv.unsqueeze(2).expand(s[0], kvHeads, repeats, s[2], s[3]).reshape(s[0], heads, s[2], s[3]);
+    }
+
+    /// <summary>
+    /// Boolean mask (true = may attend) of shape <c>[Tq, Tk]</c>, or <c>[B, 1, Tq, Tk]</c> with a key mask: causal with the
+    /// queries at the last Tq positions, minus keys whose <paramref name="keyMask"/> (<c>[B, Tk]</c>) is false. A query
+    /// always sees itself, so rows of padding queries stay finite.
+    /// </summary>
+    public static Tensor Allowed(long tq, long tk, Tensor? keyMask, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var queryPosition = arange(tk - tq, tk, dtype: ScalarType.Int64, device: device).unsqueeze(-1);
+        var keyPosition = arange(0, tk, dtype: ScalarType.Int64, device: device).unsqueeze(0);
+        var allowed = keyPosition <= queryPosition;
+        if (keyMask is not null)
+        {
+            var self = (keyPosition == queryPosition).unsqueeze(0);
+            var keys = keyMask.to(ScalarType.Bool).view(keyMask.shape[0], 1, 1, tk);
+            allowed = allowed.unsqueeze(0) & (keys | self);
+        }
+        return allowed.MoveToOuterDisposeScope();
+    }
+
+    public static bool IsHalf(ScalarType dtype) => dtype is ScalarType.Float16 or ScalarType.BFloat16;
+}

@@ -1,0 +1,71 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DiffTransformer;
+
+/// <summary>
+/// Standard causal softmax attention with rotary positions and optional grouped KV heads, as the official
+/// <c>MultiheadAttention</c> baseline of the Differential Transformer repository.
+/// State-dict keys: <c>q_proj.weight k_proj.weight v_proj.weight out_proj.weight</c>.
+/// </summary>
+public sealed class SoftmaxAttention : CausalSelfAttention
+{
+#pragma warning disable IDE1006 // field names are the checkpoint keys
+    private readonly Linear q_proj, k_proj, v_proj, out_proj;
+#pragma warning restore IDE1006
+    private readonly int headDim;
+
+    /// <summary>Creates the module with <c>head size = embedDim / numHeads</c>.</summary>
+    /// <param name="embedDim">Model width; divisible by <paramref name="numHeads"/>, with an even head size.</param>
+    /// <param name="numHeads">Query heads.</param>
+    /// <param name="numKvHeads">Key/value heads (default <paramref name="numHeads"/>); must divide <paramref name="numHeads"/>.</param>
+    /// <param name="kernel">Naive or fused attention kernel.</param>
+    /// <param name="ropeTheta">Rotary base.</param>
+    public SoftmaxAttention(int embedDim, int numHeads, int? numKvHeads = null,
+        AttentionKernel kernel = AttentionKernel.Auto, double ropeTheta = 10000)
+        : base(nameof(SoftmaxAttention), embedDim, numHeads, numKvHeads, kernel, ropeTheta)
+    {
+        Guard.DivisibleBy(embedDim, nameof(embedDim), numHeads, nameof(numHeads));
+        headDim = embedDim / numHeads;
+        if (headDim % 2 != 0)
+            throw new ArgumentException(
+                $"embedDim / numHeads (the head size) must be even for the rotary embedding; got embedDim={embedDim}, numHeads={numHeads}, head size {headDim}.",
+                nameof(embedDim));
+        q_proj = Projection(embedDim, numHeads * headDim);
+        k_proj = Projection(embedDim, NumKvHeads * headDim);
+        v_proj = Projection(embedDim, NumKvHeads * headDim);
+        out_proj = Projection(numHeads * headDim, embedDim);
+        RegisterComponents();
+        this.DetachParametersFromScopes();
+    }
+
+    /// <inheritdoc />
+    public override int HeadDim => headDim;
+
+    /// <inheritdoc />
+    public override AttentionKind Kind => AttentionKind.Softmax;
+
+    private protected override Tensor Attend(Tensor x, AttentionCall call)
+    {
+        long batch = x.shape[0], time = x.shape[1];
+        var q = call.Rotate(q_proj.call(x).view(batch, time, NumHeads, headDim)).transpose(1, 2);
+        var k = call.Rotate(k_proj.call(x).view(batch, time, NumKvHeads, headDim)).transpose(1, 2);
+        var v = v_proj.call(x).view(batch, time, NumKvHeads, headDim).transpose(1, 2);
+        (k, v) = call.Remember(k, v);
+        double scale = 1.0 / Math.Sqrt(headDim);
+
+        Tensor attended;
+        if (call.Fused)
+        {
+            attended = ScaledDotProduct.Fused(q, k, v, scale, call.KeyMask);
+        }
+        else
+        {
+            var map = ScaledDotProduct.Probabilities(q, k, scale, call.KeyMask);
+            attended = ScaledDotProduct.Apply(map, v);
+            if (call.CapturesMaps) call.Publish(new AttentionMaps(AttentionKind.Softmax, map, null, null, null));
+        }
+        return out_proj.call(attended.transpose(1, 2).reshape(batch, time, NumHeads * headDim));
+    }
+}

@@ -1,0 +1,54 @@
+using TorchSharp;
+
+namespace DiffTransformer;
+
+/// <summary>Argument checks whose messages name the argument, the rule and the value.</summary>
+internal static class Guard
+{
+    public static void Positive(int value, string name)
+    {
+        if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive; got {value}.");
+    }
+
+    public static void NonNegative(int value, string name)
+    {
+        if (value < 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be >= 0; got {value}.");
+    }
+
+    public static void PositiveFinite(double value, string name)
+    {
+        if (!(value > 0) || double.IsInfinity(value))
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be a positive finite number; got {value}.");
+    }
+
+    public static void DivisibleBy(int value, string name, int divisor, string divisorText)
+    {
+        if (value % divisor != 0)
+            throw new ArgumentException($"{name} must be divisible by {divisorText}; got {name}={value}, {divisorText}={divisor}.", name);
+    }
+
+    public static void Even(int value, string name)
+    {
+        if (value % 2 != 0)
+            throw new ArgumentException($"{name} must be even (rotary embedding rotates pairs of dimensions); got {value}.", name);
+    }
+
+    public static void Defined<TEnum>(TEnum value, string name) where TEnum : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be one of {string.Join(", ", Enum.GetNames<TEnum>())}; got {value}.");
+    }
+
+    /// <summary>Checks that <paramref name="x"/> is a floating-point <c>[batch, time, embedDim]</c> tensor.</summary>
+    public static void Hidden(torch.Tensor x, long embedDim, string name)
+    {
+        ArgumentNullException.ThrowIfNull(x, name);
+        if (x.dim() != 3 || x.shape[2] != embedDim || x.shape[0] == 0 || x.shape[1] == 0)
+            throw new ArgumentException(
+                $"{name} must have shape [batch, time, {embedDim}] with batch and time >= 1; got {Shape(x)}.", name);
+        if (!torch.is_floating_point(x))
+            throw new ArgumentException($"{name} must be a floating-point tensor; got dtype {x.dtype}.", name);
+    }
+
+    public static string Shape(torch.Tensor t) => "[" + string.Join(", ", t.shape) + "]";
+}

@@ -1,0 +1,164 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace DiffTransformer;
+
+/// <summary>
+/// A decoder-only language model: token embedding, <see cref="DiffTransformerConfig.NumLayers"/> pre-norm blocks
+/// (block <c>i</c> with <c>depth = i</c>), a final RMSNorm and an output head (optionally tied to the embedding).
+/// <c>tokens [batch, time] (int64) -&gt; logits [batch, time, vocab]</c>.
+/// Keys: <c>embed_tokens.weight</c>, <c>layers.{i}.attn_norm.weight</c>, <c>layers.{i}.attn.q_proj.weight</c> (and the
+/// attention kind's other official keys), <c>layers.{i}.ffn_norm.weight</c>, <c>layers.{i}.ffn.gate_proj.weight</c>,
+/// <c>layers.{i}.ffn.up_proj.weight</c>, <c>layers.{i}.ffn.down_proj.weight</c>, <c>norm.weight</c>, and
+/// <c>lm_head.weight</c> unless the head is tied.
+/// </summary>
+public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006 // field names are the checkpoint keys
+    private readonly Embedding embed_tokens;
+    private readonly ModuleList<DiffTransformerBlock> layers;
+    private readonly RmsNorm norm;
+    private readonly Linear? lm_head;
+#pragma warning restore IDE1006
+
+    /// <summary>Builds the model described by <paramref name="config"/> (validated first), on the CPU in float32.</summary>
+    public DiffTransformerLM(DiffTransformerConfig config) : base(nameof(DiffTransformerLM))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        embed_tokens = nn.Embedding(config.VocabSize, config.EmbedDim);
+        using (no_grad()) embed_tokens.weight!.normal_(0, 0.02);
+        layers = new ModuleList<DiffTransformerBlock>();
+        for (int depth = 0; depth < config.NumLayers; depth++)
+            layers.Add(new DiffTransformerBlock(config.CreateAttention(depth), config.ResolvedFfnHiddenDim, config.NormEps));
+        norm = new RmsNorm(config.EmbedDim, config.NormEps);
+        lm_head = config.TieEmbeddings ? null : nn.Linear(config.EmbedDim, config.VocabSize, hasBias: false);
+        RegisterComponents();
+        this.DetachParametersFromScopes();
+    }
+
+    /// <summary>The configuration the model was built from.</summary>
+    public DiffTransformerConfig Config { get; }
+
+    /// <summary>The decoder blocks, in order.</summary>
+    public IReadOnlyList<DiffTransformerBlock> Blocks => layers.ToList();
+
+    /// <summary>Next-token logits <c>[batch, time, vocab]</c> for <c>tokens [batch, time]</c> at positions <c>0..time-1</c>.</summary>
+    public override Tensor forward(Tensor tokens) => Forward(tokens);
+
+    /// <summary>
+    /// Logits <c>[batch, time, vocab]</c> for <paramref name="tokens"/> <c>[batch, time]</c>. With a
+    /// <paramref name="cache"/>, the tokens continue the cached sequence (rotary positions go on from the cache) and
+    /// their keys and values are appended. <paramref name="paddingMask"/> (<c>[batch, time]</c>, 1/true for real tokens,
+    /// 0/false for left padding) keeps padding out of attention and numbers each row's positions from its first real
+    /// token, so a padded row computes what it would alone.
+    /// </summary>
+    public Tensor Forward(Tensor tokens, KvCache? cache = null, Tensor? paddingMask = null)
+    {
+        CheckTokens(tokens, cache?.Length ?? 0, nameof(tokens));
+        if (cache is not null && cache.Layers.Count != layers.Count)
+            throw new ArgumentException($"cache must have {layers.Count} layers (one per block); got {cache.Layers.Count}.", nameof(cache));
+        long batch = tokens.shape[0], time = tokens.shape[1];
+        if (paddingMask is not null && (paddingMask.dim() != 2 || paddingMask.shape[0] != batch || paddingMask.shape[1] != time))
+            throw new ArgumentException($"paddingMask must have the shape of tokens [{batch}, {time}]; got {Guard.Shape(paddingMask)}.", nameof(paddingMask));
+        if (cache?.KeyMask is { } cachedMask && cachedMask.shape[0] != batch)
+            throw new ArgumentException($"tokens has batch {batch} but the cache holds batch {cachedMask.shape[0]}.", nameof(tokens));
+
+        using var scope = NewDisposeScope();
+        var device = embed_tokens.weight!.device;
+        long past = cache?.Length ?? 0;
+        Tensor? keyMask = cache is not null
+            ? cache.ExtendKeyMask(paddingMask?.to(device), batch, time, device)
+            : paddingMask?.to(ScalarType.Bool).to(device);
+        Tensor? positions = keyMask is null
+            ? null
+            : (keyMask.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0).narrow(1, past, time);
+
+        var hidden = embed_tokens.call(tokens.to(device));
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var context = new AttentionContext { Cache = cache?.Layers[i], Positions = positions, KeyMask = keyMask };
+            hidden = layers[i].Forward(hidden, context);
+        }
+        return Head(norm.call(hidden)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Mean next-token cross-entropy of <paramref name="tokens"/> against <paramref name="targets"/> (both <c>[batch, time]</c>).</summary>
+    public Tensor Loss(Tensor tokens, Tensor targets, long ignoreIndex = -100)
+    {
+        using var scope = NewDisposeScope();
+        return CrossEntropy(Forward(tokens), targets, ignoreIndex).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Mean cross-entropy of <paramref name="logits"/> <c>[batch, time, vocab]</c> against <paramref name="targets"/>
+    /// <c>[batch, time]</c>, skipping targets equal to <paramref name="ignoreIndex"/>; computed in at least float32.
+    /// </summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor targets, long ignoreIndex = -100)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (logits.dim() != 3 || targets.dim() != 2 || logits.shape[0] != targets.shape[0] || logits.shape[1] != targets.shape[1])
+            throw new ArgumentException(
+                $"targets must be [batch, time] matching logits [batch, time, vocab]; got logits {Guard.Shape(logits)}, targets {Guard.Shape(targets)}.",
+                nameof(targets));
+        long vocab = logits.shape[2];
+        using var scope = NewDisposeScope();
+        var flatTargets = targets.reshape(-1).to(ScalarType.Int64);
+        var valid = flatTargets != ignoreIndex;
+        var outOfRange = valid & ((flatTargets < 0) | (flatTargets >= vocab));
+        if (outOfRange.any().item<bool>())
+            throw new ArgumentException(
+                $"targets must lie in [0, {vocab}) or equal ignoreIndex {ignoreIndex}; found {flatTargets.masked_select(outOfRange)[0].item<long>()}.",
+                nameof(targets));
+        var flatLogits = logits.reshape(-1, vocab);
+        if (ScaledDotProduct.IsHalf(flatLogits.dtype)) flatLogits = flatLogits.to(ScalarType.Float32);
+        return F.cross_entropy(flatLogits, flatTargets, ignore_index: ignoreIndex).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="tokens"/> <c>[batch, time]</c> without gradients and returns every layer's attention maps, in
+    /// layer order. The caller owns (and should dispose) the maps.
+    /// </summary>
+    public IReadOnlyList<AttentionMaps> ComputeAttentionMaps(Tensor tokens)
+    {
+        CheckTokens(tokens, 0, nameof(tokens));
+        var maps = new List<AttentionMaps>();
+        using (no_grad())
+        using (NewDisposeScope())
+        {
+            var hidden = embed_tokens.call(tokens.to(embed_tokens.weight!.device));
+            foreach (var block in layers)
+                hidden = block.Forward(hidden, new AttentionContext { MapsCaptured = maps.Add });
+        }
+        return maps;
+    }
+
+    /// <summary>Creates an empty KV cache for this model with room for <paramref name="initialCapacity"/> positions.</summary>
+    public KvCache CreateCache(long initialCapacity = 256) => new(layers.Count, initialCapacity);
+
+    private Tensor Head(Tensor hidden) =>
+        lm_head is null ? F.linear(hidden, embed_tokens.weight!) : lm_head.call(hidden);
+
+    private void CheckTokens(Tensor tokens, long past, string name)
+    {
+        ArgumentNullException.ThrowIfNull(tokens, name);
+        if (tokens.dim() != 2 || tokens.shape[0] == 0 || tokens.shape[1] == 0)
+            throw new ArgumentException($"{name} must have shape [batch, time] with batch and time >= 1; got {Guard.Shape(tokens)}.", name);
+        if (tokens.dtype is not (ScalarType.Int64 or ScalarType.Int32 or ScalarType.Int16 or ScalarType.Int8 or ScalarType.Byte))
+            throw new ArgumentException($"{name} must hold integer token ids; got dtype {tokens.dtype}.", name);
+        if (past + tokens.shape[1] > Config.MaxSequenceLength)
+            throw new ArgumentException(
+                $"{name} would make the sequence {past + tokens.shape[1]} tokens long (cached {past} + new {tokens.shape[1]}); MaxSequenceLength is {Config.MaxSequenceLength}.",
+                name);
+        using var scope = NewDisposeScope();
+        var range = stack(new[] { tokens.min(), tokens.max() }).to(ScalarType.Int64).cpu();
+        long min = range[0].item<long>(), max = range[1].item<long>();
+        if (min < 0 || max >= Config.VocabSize)
+            throw new ArgumentException(
+                $"{name} must lie in [0, {Config.VocabSize}) (VocabSize); got values from {min} to {max}.", name);
+    }
+}

@@ -1,0 +1,63 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffTransformer;
+
+/// <summary>
+/// The KV caches of all layers of a <see cref="DiffTransformerLM"/> plus the key padding mask of the cached tokens.
+/// Create one with <see cref="DiffTransformerLM.CreateCache"/>, pass it to every <see cref="DiffTransformerLM.Forward"/>
+/// call of one generation, then <see cref="Reset"/> it for reuse or dispose it to free its memory.
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    private readonly KvCacheLayer[] layers;
+    private Tensor? keyMask;
+
+    /// <summary>Creates empty caches for <paramref name="numLayers"/> layers.</summary>
+    public KvCache(int numLayers, long initialCapacity = 256)
+    {
+        Guard.Positive(numLayers, nameof(numLayers));
+        layers = new KvCacheLayer[numLayers];
+        for (int i = 0; i < numLayers; i++) layers[i] = new KvCacheLayer(initialCapacity);
+    }
+
+    /// <summary>The per-layer caches.</summary>
+    public IReadOnlyList<KvCacheLayer> Layers => layers;
+
+    /// <summary>Number of cached positions (the same in every layer).</summary>
+    public long Length => layers[0].Length;
+
+    /// <summary>Bool <c>[batch, Length]</c>, false at padding positions; null while no padding has been seen.</summary>
+    public Tensor? KeyMask => keyMask;
+
+    /// <summary>Forgets all cached positions, keeping the buffers.</summary>
+    public void Reset()
+    {
+        foreach (var layer in layers) layer.Reset();
+        keyMask?.Dispose();
+        keyMask = null;
+    }
+
+    /// <summary>
+    /// Extends the key mask by this call's <paramref name="newMask"/> (<c>[batch, time]</c>; null means all real) and returns
+    /// the full mask, or null when nothing has ever been padded.
+    /// </summary>
+    internal Tensor? ExtendKeyMask(Tensor? newMask, long batch, long time, Device device)
+    {
+        if (newMask is null && keyMask is null) return null;
+        var past = keyMask ?? ones(new[] { batch, Length }, ScalarType.Bool, device);
+        var added = newMask ?? ones(new[] { batch, time }, ScalarType.Bool, device);
+        var full = cat(new[] { past, added.to(ScalarType.Bool) }, 1);
+        keyMask?.Dispose();
+        keyMask = full.detach().DetachFromDisposeScope();
+        return keyMask;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var layer in layers) layer.Dispose();
+        keyMask?.Dispose();
+        keyMask = null;
+    }
+}
