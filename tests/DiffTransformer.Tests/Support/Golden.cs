@@ -6,7 +6,11 @@ namespace DiffTransformer.Tests;
 /// <summary>A golden case produced by the official PyTorch modules (fixtures/golden, copied from shared/golden).</summary>
 internal sealed class Golden : IDisposable
 {
+    /// <summary>Cases made by the official modules as they are (float32 round trips included).</summary>
     public static readonly string[] Cases = { "baseline_mha", "v1_mha", "v1_gqa", "v2_gqa" };
+
+    /// <summary>Cases made by the official modules with their float32 round trips disabled (tools/golden, mode exact).</summary>
+    public static readonly string[] ExactCases = { "baseline_mha", "baseline_gqa", "v1_mha", "v1_gqa", "v2_mha", "v2_gqa" };
 
     private Golden(string name, Dictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> metadata)
     {
@@ -19,11 +23,12 @@ internal sealed class Golden : IDisposable
     public Dictionary<string, Tensor> Tensors { get; }
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    public static string PathOf(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "golden", name + ".safetensors");
+    public static string PathOf(string name, bool exact = false) =>
+        Path.Combine(AppContext.BaseDirectory, "fixtures", exact ? "golden-exact" : "golden", name + ".safetensors");
 
-    public static Golden Load(string name)
+    public static Golden Load(string name, bool exact = false)
     {
-        string path = PathOf(name);
+        string path = PathOf(name, exact);
         return new Golden(name, Safetensors.Load(path), Safetensors.ReadHeader(path).Metadata);
     }
 

@@ -1,0 +1,98 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffTransformer.Tests;
+
+/// <summary>Every constructor and forward rule gives an ArgumentException naming the argument, the rule and the value.</summary>
+public class ValidationTests
+{
+    private static void Rejects(Action create, string parameter, params string[] fragments)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(create);
+        Assert.Equal(parameter, e.ParamName);
+        foreach (var fragment in fragments) Assert.Contains(fragment, e.Message);
+    }
+
+    [Fact]
+    public void SoftmaxAttentionRules()
+    {
+        Rejects(() => new SoftmaxAttention(0, 2), "embedDim", "positive", "0");
+        Rejects(() => new SoftmaxAttention(32, -1), "numHeads", "positive", "-1");
+        Rejects(() => new SoftmaxAttention(32, 4, 0), "numKvHeads", "positive", "0");
+        Rejects(() => new SoftmaxAttention(32, 4, 3), "numKvHeads", "divisible", "numHeads=4", "numKvHeads=3");
+        Rejects(() => new SoftmaxAttention(30, 4), "embedDim", "divisible", "30");
+        Rejects(() => new SoftmaxAttention(36, 4), "embedDim", "even", "9");
+        Rejects(() => new SoftmaxAttention(32, 4, ropeTheta: 0), "ropeTheta", "positive", "0");
+        Rejects(() => new SoftmaxAttention(32, 4, ropeTheta: double.NaN), "ropeTheta", "NaN");
+        Rejects(() => new SoftmaxAttention(32, 4, kernel: (AttentionKernel)7), "kernel", "Auto, Naive, Fused", "7");
+    }
+
+    [Fact]
+    public void DiffAttentionRules()
+    {
+        Rejects(() => new DiffAttention(32, -1, 2), "depth", ">= 0", "-1");
+        Rejects(() => new DiffAttention(36, 0, 4), "embedDim", "2 * numHeads", "36");
+        Rejects(() => new DiffAttention(24, 0, 4), "embedDim", "even", "headDim 3");
+        Rejects(() => new DiffAttention(32, 0, 2, 3), "numKvHeads", "divisible", "numKvHeads=3");
+        Rejects(() => new DiffAttention(32, 0, 0), "numHeads", "positive");
+    }
+
+    [Fact]
+    public void DiffAttentionV2Rules()
+    {
+        Rejects(() => new DiffAttentionV2(32, 2, null, 0), "headDim", "positive", "0");
+        Rejects(() => new DiffAttentionV2(32, 2, null, 7), "headDim", "even", "7");
+        Rejects(() => new DiffAttentionV2(32, 4, 3, 8), "numKvHeads", "divisible");
+        Rejects(() => new DiffAttentionV2(-32, 4, null, 8), "embedDim", "positive");
+    }
+
+    public static TheoryData<AttentionKind> Kinds() => new(Build.Kinds);
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void ForwardChecksRankAndWidth(AttentionKind kind)
+    {
+        var module = Build.Attention(kind);
+        Rejects(() => module.call(zeros(2, 5, 16, dtype: ScalarType.Float64)), "x", "[batch, time, 32]", "[2, 5, 16]");
+        Rejects(() => module.call(zeros(5, 32, dtype: ScalarType.Float64)), "x", "[batch, time, 32]", "[5, 32]");
+        Rejects(() => module.call(zeros(2, 0, 32, dtype: ScalarType.Float64)), "x", "[2, 0, 32]");
+        Rejects(() => module.call(zeros(new long[] { 2, 5, 32 }, ScalarType.Int64)), "x", "floating-point", "Int64");
+    }
+
+    [Fact]
+    public void ContextChecksPositionsAndKeyMask()
+    {
+        var module = Build.Attention(AttentionKind.Differential);
+        var x = Build.Input(2, 5, 32);
+        Rejects(() => module.Forward(x, new AttentionContext { Positions = arange(4) }), "Positions", "[5] or [2, 5]", "[4]");
+        Rejects(() => module.Forward(x, new AttentionContext { Positions = zeros(2, 5) }), "Positions", "int64", "Float32");
+        Rejects(() => module.Forward(x, new AttentionContext { KeyMask = ones(2, 4) }), "KeyMask", "[2, 5]", "[2, 4]");
+    }
+
+    [Fact]
+    public void ConfigRules()
+    {
+        var good = Build.TinyConfig(AttentionKind.Differential);
+        Rejects(() => (good with { VocabSize = 0 }).Validate(), "VocabSize", "positive");
+        Rejects(() => (good with { NumLayers = 0 }).Validate(), "NumLayers", "positive");
+        Rejects(() => (good with { EmbedDim = 30 }).Validate(), "EmbedDim", "2 * NumHeads", "30");
+        Rejects(() => (good with { NumKvHeads = 3 }).Validate(), "NumKvHeads", "divisible");
+        Rejects(() => (good with { Attention = AttentionKind.DifferentialV2, HeadDim = 5 }).Validate(), "HeadDim", "even");
+        Rejects(() => (good with { FfnHiddenDim = -4 }).Validate(), "FfnHiddenDim", "positive");
+        Rejects(() => (good with { MaxSequenceLength = 0 }).Validate(), "MaxSequenceLength", "positive");
+        Rejects(() => new DiffTransformerLM(good with { NumHeads = 3 }), "EmbedDim", "2 * NumHeads");
+    }
+
+    [Fact]
+    public void ModelChecksTokens()
+    {
+        var model = new DiffTransformerLM(Build.TinyConfig(AttentionKind.Softmax));
+        Rejects(() => model.call(tensor(new long[] { 1, 2, 16 }).unsqueeze(0)), "tokens", "[0, 16)", "to 16");
+        Rejects(() => model.call(tensor(new long[] { -1, 2 }).unsqueeze(0)), "tokens", "[0, 16)", "-1");
+        Rejects(() => model.call(tensor(new long[] { 1, 2 })), "tokens", "[batch, time]", "[2]");
+        Rejects(() => model.call(zeros(1, 3)), "tokens", "integer", "Float32");
+        Rejects(() => model.call(zeros(new long[] { 1, 65 }, ScalarType.Int64)), "tokens", "MaxSequenceLength is 64", "65");
+        Rejects(() => DiffTransformerLM.CrossEntropy(zeros(1, 3, 16), tensor(new long[] { 1, 2, 99 }).unsqueeze(0)), "targets", "[0, 16)", "99");
+        Rejects(() => DiffTransformerLM.CrossEntropy(zeros(1, 3, 16), zeros(new long[] { 1, 4 }, ScalarType.Int64)), "targets", "[1, 4]");
+    }
+}
