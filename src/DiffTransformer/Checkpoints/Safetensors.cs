@@ -55,7 +55,15 @@ public static class Safetensors
 
     /// <summary>Loads every tensor of <paramref name="path"/> onto the CPU. The caller owns the tensors.</summary>
     /// <exception cref="InvalidDataException">The file is not a well-formed safetensors file.</exception>
-    public static Dictionary<string, Tensor> Load(string path)
+    public static Dictionary<string, Tensor> Load(string path) => Load(path, include: null);
+
+    /// <summary>
+    /// Loads the tensors of <paramref name="path"/> whose names <paramref name="include"/> accepts (all when null) onto
+    /// the CPU. The whole header is validated first, so a damaged file fails before any tensor is allocated.
+    /// The caller owns the tensors.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a well-formed safetensors file.</exception>
+    public static Dictionary<string, Tensor> Load(string path, Func<string, bool>? include)
     {
         using var stream = File.OpenRead(path);
         var header = ReadHeader(stream, path);
@@ -63,7 +71,8 @@ public static class Safetensors
         try
         {
             foreach (var entry in header.Entries)
-                result[entry.Name] = ReadTensor(stream, header.DataStart, entry);
+                if (include is null || include(entry.Name))
+                    result[entry.Name] = ReadTensor(stream, header.DataStart, entry);
         }
         catch
         {
