@@ -80,19 +80,21 @@ internal static class TrainerCheckpoint
     public static Pending ReadOptimizer(string path, AdamW optimizer, IReadOnlyList<(string Name, Parameter Parameter)> parameters)
     {
         var states = States(optimizer, parameters);
-        var expected = new Dictionary<string, Tensor>();
-        using var scope = NewDisposeScope();
-        for (int i = 0; i < parameters.Count; i++)
+        using (NewDisposeScope())
         {
-            expected[parameters[i].Name + ".exp_avg"] = states[i].exp_avg;
-            expected[parameters[i].Name + ".exp_avg_sq"] = states[i].exp_avg_sq;
-            expected[parameters[i].Name + ".step"] = tensor(0L);
+            var expected = new Dictionary<string, Tensor>();
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                expected[parameters[i].Name + ".exp_avg"] = states[i].exp_avg;
+                expected[parameters[i].Name + ".exp_avg_sq"] = states[i].exp_avg_sq;
+                expected[parameters[i].Name + ".step"] = tensor(0L);
+            }
+            expected[RandomStateKey] = random.get_rng_state();
+            var report = ModuleWeights.Compare(expected,
+                Safetensors.ReadHeader(path).Entries.Select(e => (e.Name, e.Shape, e.ScalarType)), convertDTypes: false);
+            if (!report.IsExact) throw new CheckpointMismatchException(path, report, "directory");
         }
-        expected[RandomStateKey] = random.get_rng_state();
-        var report = ModuleWeights.Compare(expected,
-            Safetensors.ReadHeader(path).Entries.Select(e => (e.Name, e.Shape, e.ScalarType)), convertDTypes: false);
-        if (!report.IsExact) throw new CheckpointMismatchException(path, report, "directory");
-        var loaded = Safetensors.Load(path);
+        var loaded = Safetensors.Load(path); // owned by the returned Pending
         var steps = new long[parameters.Count];
         for (int i = 0; i < parameters.Count; i++)
         {
