@@ -41,7 +41,22 @@ public sealed class SafetensorsFormatTests : IDisposable
             Assert.True(Bits.Same(expected, loaded[name]), $"{name} changed in the round trip");
         }
         Assert.Equal("hi", Safetensors.ReadHeader(path).Metadata["note"]);
-        Assert.Equal(0, Safetensors.ReadHeader(path).DataStart % 8); // data section 8-byte aligned
+        var header = Safetensors.ReadHeader(path);
+        Assert.Equal(0, header.DataStart % 8); // data section 8-byte aligned
+        foreach (var entry in header.Entries) // and every tensor aligned to its element size, as the reference writer does
+            Assert.True(entry.Begin % tensors[entry.Name].ElementSize == 0, $"{entry.Name} starts at {entry.Begin}");
+        Assert.Equal(new[] { "i64", "f64" }, header.Entries.Take(2).Select(e => e.Name));
+    }
+
+    [Fact]
+    public void EmptyTensorsAmongManyOthersReadBack()
+    {
+        // Empty tensors share their offset with the next tensor; the reader must order them first (regression test).
+        var tensors = Enumerable.Range(0, 60).ToDictionary(i => $"t{i:D2}", i => i % 2 == 0 ? zeros(0, 3) : full(i, (float)i));
+        string path = temp.File("empties.safetensors");
+        Safetensors.Save(path, tensors);
+        var loaded = Safetensors.Load(path);
+        foreach (var (name, expected) in tensors) Assert.True(Bits.Same(expected, loaded[name]), name);
     }
 
     [Fact]
