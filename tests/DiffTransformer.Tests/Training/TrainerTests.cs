@@ -176,6 +176,26 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(1, changed.CompletedSteps);
     }
 
+    [Theory]
+    [InlineData("{ broken", "not a valid trainer state")]
+    [InlineData("{\"completed_steps\": 1, \"tokens\": 1, \"elapsed_seconds\": 0, \"format_version\": 1}", "options present")]
+    [InlineData("{\"completed_steps\": 1, \"surprise\": 1}", "not a valid trainer state")]
+    public void DamagedTrainerStateIsRejected(string json, string expected)
+    {
+        using var threads = new SingleThread();
+        using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16, seed: 5);
+        using var model = new DiffTransformerLM(Corpus.ByteConfig());
+        using var trainer = new Trainer(model, data, new TrainingOptions { Steps = 2, WarmupSteps = 1 });
+        string directory = Path.Combine(temp.Path, "ckpt");
+        trainer.SaveCheckpoint(directory);
+        File.WriteAllText(Path.Combine(directory, "trainer_state.json"), json);
+        var error = Assert.Throws<InvalidDataException>(() => trainer.LoadCheckpoint(directory));
+        Assert.Contains(expected, error.Message);
+        using var other = new DiffTransformerLM(Corpus.ByteConfig(AttentionKind.Softmax));
+        using var otherTrainer = new Trainer(other, data, new TrainingOptions { Steps = 2, WarmupSteps = 1 });
+        Assert.Contains("different configuration", Assert.Throws<ArgumentException>(() => otherTrainer.LoadCheckpoint(directory)).Message);
+    }
+
     [Fact]
     public void TrainingCheckpointIsAlsoAModelCheckpoint()
     {
