@@ -55,7 +55,15 @@ public static class Safetensors
 
     /// <summary>Loads every tensor of <paramref name="path"/> onto the CPU. The caller owns the tensors.</summary>
     /// <exception cref="InvalidDataException">The file is not a well-formed safetensors file.</exception>
-    public static Dictionary<string, Tensor> Load(string path)
+    public static Dictionary<string, Tensor> Load(string path) => Load(path, include: null);
+
+    /// <summary>
+    /// Loads the tensors of <paramref name="path"/> whose names <paramref name="include"/> accepts (all when null) onto
+    /// the CPU. The whole header is validated first, so a damaged file fails before any tensor is allocated.
+    /// The caller owns the tensors.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a well-formed safetensors file.</exception>
+    public static Dictionary<string, Tensor> Load(string path, Func<string, bool>? include)
     {
         using var stream = File.OpenRead(path);
         var header = ReadHeader(stream, path);
@@ -63,7 +71,8 @@ public static class Safetensors
         try
         {
             foreach (var entry in header.Entries)
-                result[entry.Name] = ReadTensor(stream, header.DataStart, entry);
+                if (include is null || include(entry.Name))
+                    result[entry.Name] = ReadTensor(stream, header.DataStart, entry);
         }
         catch
         {
@@ -74,14 +83,17 @@ public static class Safetensors
     }
 
     /// <summary>
-    /// Writes <paramref name="tensors"/> (any device and dtype the format supports) to <paramref name="path"/>, sorted by
-    /// name, atomically: a crash leaves either the old file or the new one.
+    /// Writes <paramref name="tensors"/> (any device and dtype the format supports) to <paramref name="path"/> in the
+    /// reference writer's order (largest alignment first, then name), atomically: a crash leaves either the old file or
+    /// the new one.
     /// </summary>
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        var sorted = tensors.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+        // The reference writer's order: dtype by descending alignment, then name. It keeps every tensor aligned to its
+        // element size, which zero-copy readers rely on.
+        var sorted = tensors.OrderByDescending(p => WriteRank(p.Value.dtype)).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, tensor) in sorted)
         {
@@ -101,6 +113,14 @@ public static class Safetensors
             foreach (var (_, tensor) in sorted) WriteTensor(stream, tensor);
         });
     }
+
+    /// <summary>Position of the dtype in the reference implementation's <c>Dtype</c> enum (ordered by alignment).</summary>
+    private static int WriteRank(ScalarType type) => type switch
+    {
+        ScalarType.Bool => 0, ScalarType.Byte => 1, ScalarType.Int8 => 2, ScalarType.Int16 => 5, ScalarType.Float16 => 7,
+        ScalarType.BFloat16 => 8, ScalarType.Int32 => 9, ScalarType.Float32 => 11, ScalarType.Float64 => 12, ScalarType.Int64 => 13,
+        _ => -1, // rejected before writing
+    };
 
     private static byte[] BuildHeader(List<KeyValuePair<string, Tensor>> sorted, IReadOnlyDictionary<string, string>? metadata)
     {
@@ -175,7 +195,8 @@ public static class Safetensors
                 if (property.Name == MetadataKey) ReadMetadata(property.Value, metadata, path);
                 else entries.Add(ReadEntry(property, dataLength, path));
             }
-            entries.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+            // By (begin, end): an empty tensor sits at the offset where the next one begins, and must come first.
+            entries.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
             long expected = 0;
             foreach (var entry in entries)
             {

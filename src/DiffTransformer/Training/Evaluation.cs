@@ -1,0 +1,67 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffTransformer;
+
+/// <summary>Mean next-token loss over scored targets and its perplexity.</summary>
+/// <param name="Loss">Mean cross-entropy (nats per token) over all scored targets.</param>
+/// <param name="Tokens">Scored targets (those not equal to <see cref="TrainingBatch.IgnoreIndex"/>).</param>
+public readonly record struct EvaluationResult(double Loss, long Tokens)
+{
+    /// <summary><c>exp(Loss)</c>.</summary>
+    public double Perplexity => Math.Exp(Loss);
+}
+
+/// <summary>Evaluation of a language model without gradients.</summary>
+public static class Evaluation
+{
+    /// <summary>
+    /// Runs <paramref name="model"/> in evaluation mode and without gradients over <paramref name="batches"/> (disposing
+    /// each) and returns the loss averaged over every scored target, weighting batches by their scored targets. The
+    /// model's training mode is restored afterwards. One CPU round trip at the end.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="batches">Batches on the model's device; taken over and disposed.</param>
+    /// <param name="maxBatches">Read at most this many batches (all when null).</param>
+    /// <exception cref="ArgumentException">No batch had a scored target.</exception>
+    public static EvaluationResult Evaluate(DiffTransformerLM model, IEnumerable<TrainingBatch> batches, int? maxBatches = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(batches);
+        if (maxBatches is { } limit) Guard.Positive(limit, nameof(maxBatches));
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var device = model.parameters().First().device;
+            var lossSum = zeros(1, ScalarType.Float64, device);
+            var countSum = zeros(1, ScalarType.Int64, device);
+            int read = 0;
+            foreach (var batch in batches)
+            {
+                using (batch)
+                using (NewDisposeScope())
+                {
+                    var count = (batch.Targets != TrainingBatch.IgnoreIndex).sum();
+                    var mean = model.Loss(batch.Inputs, batch.Targets, TrainingBatch.IgnoreIndex).to(ScalarType.Float64);
+                    // A batch with no scored target has a NaN mean; it contributes nothing.
+                    lossSum.add_(where(count > 0, mean * count, zeros_like(mean)));
+                    countSum.add_(count);
+                }
+                if (++read == maxBatches) break;
+            }
+            var totals = cat(new[] { lossSum, countSum.to(ScalarType.Float64) }).cpu();
+            double loss = totals[0].item<double>();
+            long tokens = (long)totals[1].item<double>();
+            if (tokens == 0)
+                throw new ArgumentException($"batches must contain at least one scored target; {read} batches had none.", nameof(batches));
+            return new EvaluationResult(loss / tokens, tokens);
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DiffTransformer;
+
+/// <summary>
+/// Float32 master copies of a low-precision model's parameters, for mixed-precision training without autocast: the
+/// optimizer updates the masters; the model holds the masters rounded to its dtype.
+/// </summary>
+internal sealed class MasterWeights : IDisposable
+{
+    private readonly (Parameter Model, Parameter Master)[] pairs;
+
+    /// <summary>
+    /// Pairs every parameter of <paramref name="model"/> (already in low precision) with a float32 master taken from
+    /// <paramref name="fullPrecision"/> (name to float32 values, captured before the model was converted).
+    /// </summary>
+    public MasterWeights(nn.Module model, IReadOnlyDictionary<string, Tensor> fullPrecision)
+    {
+        var list = new List<(Parameter, Parameter)>();
+        var masters = new List<(string, Parameter)>();
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            var master = new Parameter(fullPrecision[name].to(ScalarType.Float32, parameter.device, copy: true), parameter.requires_grad);
+            master.DetachFromDisposeScope();
+            list.Add((parameter, master));
+            masters.Add((name, master));
+        }
+        pairs = list.ToArray();
+        Named = masters;
+    }
+
+    /// <summary>The masters under the model's parameter names, in the model's order.</summary>
+    public IReadOnlyList<(string Name, Parameter Parameter)> Named { get; }
+
+    /// <summary>Copies the model's gradients (cast to float32) into the masters' gradients.</summary>
+    public void CopyGradientsToMasters()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (var (model, master) in pairs)
+        {
+            var gradient = model.grad;
+            if (gradient is null)
+            {
+                master.grad = null;
+                continue;
+            }
+            var target = master.grad;
+            if (target is null) master.grad = gradient.to(ScalarType.Float32, copy: true);
+            else target.copy_(gradient);
+        }
+    }
+
+    /// <summary>Rounds the masters into the model's parameters.</summary>
+    public void CopyMastersToModel()
+    {
+        using var noGrad = no_grad();
+        foreach (var (model, master) in pairs) model.copy_(master);
+    }
+
+    /// <summary>Sets the masters to <paramref name="values"/> (name to tensor) and rounds them into the model.</summary>
+    public void Load(IReadOnlyDictionary<string, Tensor> values)
+    {
+        using (no_grad())
+            foreach (var (name, master) in Named) master.copy_(values[name]);
+        CopyMastersToModel();
+    }
+
+    public void Dispose()
+    {
+        foreach (var (_, master) in pairs)
+        {
+            master.grad = null;
+            master.Dispose();
+        }
+    }
+}

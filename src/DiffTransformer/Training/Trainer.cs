@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DiffTransformer;
+
+/// <summary>
+/// Trains a <see cref="DiffTransformerLM"/> on an <see cref="ITrainingData"/>: AdamW with weight-decay groups
+/// (<see cref="ParameterGroups"/>), warm-up plus cosine learning rate (<see cref="WarmupCosineSchedule"/>), gradient
+/// accumulation, clipping by global norm, optional bfloat16 with float32 master weights, evaluation, and checkpoints
+/// that resume exactly. Call <see cref="Step"/> in your own loop (it returns a <see cref="TrainingProgress"/> to draw),
+/// or <see cref="Run"/> for the whole run. Writes nothing to the console. The trainer does not own the model or the data.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly Device device;
+    private readonly MasterWeights? masters;
+    private readonly IReadOnlyList<(string Name, Parameter Parameter)> optimized;
+    private bool disposed;
+
+    /// <summary>
+    /// Prepares training of <paramref name="model"/> (float32 parameters) on <paramref name="data"/>. With
+    /// <see cref="TrainingPrecision.BFloat16"/> the model is converted to bfloat16 here and float32 master copies of its
+    /// weights are kept by the trainer.
+    /// </summary>
+    public Trainer(DiffTransformerLM model, ITrainingData data, TrainingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        Options = options ?? new TrainingOptions();
+        Options.Validate();
+        var parameters = model.named_parameters().ToList();
+        var notFloat32 = parameters.FirstOrDefault(p => p.parameter.dtype != ScalarType.Float32);
+        if (notFloat32.name is not null)
+            throw new ArgumentException(
+                $"model must have float32 parameters (use TrainingOptions.Precision for bfloat16); '{notFloat32.name}' is {notFloat32.parameter.dtype}.",
+                nameof(model));
+        Model = model;
+        Data = data;
+        Schedule = Options.Schedule;
+        device = parameters[0].parameter.device;
+
+        var split = ParameterGroups.Split(model);
+        if (Options.Precision == TrainingPrecision.BFloat16)
+        {
+            var copies = new Dictionary<string, Tensor>();
+            foreach (var (name, p) in parameters) copies[name] = p.detach().clone().DetachFromDisposeScope();
+            try
+            {
+                model.to(ScalarType.BFloat16);
+                masters = new MasterWeights(model, copies);
+            }
+            finally
+            {
+                foreach (var t in copies.Values) t.Dispose();
+            }
+            var byName = masters.Named.ToDictionary(p => p.Name, p => p.Parameter);
+            split = new ParameterSplit(
+                split.Decay.Select(p => (p.Name, byName[p.Name])).ToList(),
+                split.NoDecay.Select(p => (p.Name, byName[p.Name])).ToList());
+        }
+        optimized = split.All.ToList();
+        Optimizer = ParameterGroups.CreateAdamW(split, Options);
+    }
+
+    /// <summary>The model being trained (bfloat16 during <see cref="TrainingPrecision.BFloat16"/> training).</summary>
+    public DiffTransformerLM Model { get; }
+
+    /// <summary>The batches.</summary>
+    public ITrainingData Data { get; }
+
+    /// <summary>The hyperparameters.</summary>
+    public TrainingOptions Options { get; }
+
+    /// <summary>The learning-rate schedule.</summary>
+    public WarmupCosineSchedule Schedule { get; }
+
+    /// <summary>The optimizer (over the float32 masters in bfloat16 training).</summary>
+    public AdamW Optimizer { get; }
+
+    /// <summary>Optimizer steps completed; the next step uses the learning rate of this step index.</summary>
+    public long CompletedSteps { get; private set; }
+
+    /// <summary>Input tokens trained on so far.</summary>
+    public long Tokens { get; private set; }
+
+    /// <summary>Wall time spent in <see cref="Step"/> so far (restored by <see cref="LoadCheckpoint"/>).</summary>
+    public TimeSpan Elapsed { get; private set; }
+
+    /// <summary>
+    /// One optimizer step: <see cref="TrainingOptions.GradientAccumulationSteps"/> micro-batches (batch
+    /// <c>CompletedSteps * accumulation + i</c>), each loss scaled by <c>1 / accumulation</c> and back-propagated; then
+    /// clipping, the AdamW update at the scheduled learning rate, and cleared gradients. One CPU round trip (the loss
+    /// and gradient norm it reports). Steps past <see cref="TrainingOptions.Steps"/> use the floor learning rate.
+    /// </summary>
+    public TrainingProgress Step()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        var watch = Stopwatch.StartNew();
+        int accumulation = Options.GradientAccumulationSteps;
+        Model.train();
+        using var scope = NewDisposeScope();
+        double rate = Schedule.Apply(Optimizer, CompletedSteps);
+        var lossSum = zeros(1, ScalarType.Float32, device);
+        long tokens = 0;
+        for (int micro = 0; micro < accumulation; micro++)
+        {
+            using var batch = Data.GetTrainingBatch(CompletedSteps * accumulation + micro, device);
+            using var microScope = NewDisposeScope();
+            var loss = Model.Loss(batch.Inputs, batch.Targets, TrainingBatch.IgnoreIndex);
+            (accumulation == 1 ? loss : loss / accumulation).backward();
+            lossSum.add_(loss.detach().to(ScalarType.Float32));
+            tokens += batch.TokenCount;
+        }
+        masters?.CopyGradientsToMasters();
+        var norm = GradientClipping.ClipByGlobalNorm(optimized.Select(p => p.Parameter), Options.MaxGradientNorm)
+            ?? zeros(1, ScalarType.Float32, device);
+        Optimizer.step();
+        masters?.CopyMastersToModel();
+        Model.zero_grad();
+        var values = cat(new[] { lossSum / accumulation, norm.reshape(1).to(ScalarType.Float32) }).cpu().data<float>().ToArray();
+
+        CompletedSteps++;
+        Tokens += tokens;
+        Elapsed += watch.Elapsed;
+        double seconds = Math.Max(watch.Elapsed.TotalSeconds, 1e-9);
+        return new TrainingProgress(CompletedSteps, Options.Steps, values[0], rate, values[1], tokens / seconds, Tokens, Elapsed);
+    }
+
+    /// <summary>
+    /// Runs steps until <see cref="CompletedSteps"/> reaches <see cref="TrainingOptions.Steps"/>, reporting each step to
+    /// <paramref name="progress"/> (on this thread when it is a plain <see cref="IProgress{T}"/>; <see cref="Progress{T}"/>
+    /// posts to its synchronisation context). Every <see cref="TrainingOptions.EvaluationInterval"/> steps and after the
+    /// last the report carries a validation result. Returns the reports of the steps it ran.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled between two steps; the trainer stays consistent and can be saved.</exception>
+    public IReadOnlyList<TrainingProgress> Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var history = new List<TrainingProgress>();
+        while (CompletedSteps < Options.Steps)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var report = Step();
+            int interval = Options.EvaluationInterval;
+            if (interval > 0 && (CompletedSteps % interval == 0 || CompletedSteps == Options.Steps))
+                report = report with { Validation = Evaluate() };
+            history.Add(report);
+            progress?.Report(report);
+        }
+        return history;
+    }
+
+    /// <summary>Validation loss and perplexity over <see cref="ITrainingData.GetValidationBatches"/> (at most
+    /// <see cref="TrainingOptions.MaxEvaluationBatches"/>), without gradients.</summary>
+    public EvaluationResult Evaluate()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        return Evaluation.Evaluate(Model, Data.GetValidationBatches(device), Options.MaxEvaluationBatches);
+    }
+
+    /// <summary>
+    /// Saves everything a resumed run needs into <paramref name="directory"/>, replacing it atomically:
+    /// <c>config.json</c> and <c>model.safetensors</c> (float32 weights: the masters in bfloat16 training), so it is also
+    /// a model checkpoint; <c>optimizer.safetensors</c> (AdamW moments and step per parameter, the CPU random state);
+    /// <c>trainer_state.json</c> (steps, tokens, options). <paramref name="metadata"/> goes into <c>config.json</c>.
+    /// </summary>
+    public void SaveCheckpoint(string directory, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        AtomicDirectory.Write(directory, ModelCheckpoint.FileNames, temp =>
+        {
+            ModelCheckpoint.WriteModelFiles(Model, TrainedWeights(), temp, metadata);
+            TrainerCheckpoint.WriteOptimizer(Path.Combine(temp, ModelCheckpoint.OptimizerFileName), Optimizer, optimized);
+            TrainerCheckpoint.WriteState(Path.Combine(temp, ModelCheckpoint.TrainerStateFileName),
+                new TrainerCheckpoint.State(CompletedSteps, Tokens, Elapsed.TotalSeconds, Options));
+        }, nameof(directory));
+    }
+
+    /// <summary>
+    /// Restores a checkpoint written by <see cref="SaveCheckpoint"/>: weights, optimizer state, step and token counts,
+    /// and the CPU random state, so that the following steps give the same losses as an uninterrupted run. The saved
+    /// model config must equal this model's, and the saved options this trainer's unless
+    /// <paramref name="allowChangedOptions"/>. Every file is checked and read before anything is changed: on any error
+    /// the trainer, model and random state are left as they were.
+    /// </summary>
+    /// <exception cref="CheckpointMismatchException">Weights or optimizer state do not fit (every key is listed).</exception>
+    /// <exception cref="InvalidDataException">A file is damaged.</exception>
+    /// <exception cref="ArgumentException">Different model config or options.</exception>
+    public void LoadCheckpoint(string directory, bool allowChangedOptions = false)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ModelCheckpoint.RequireSameConfig(Model.Config, ModelCheckpoint.ReadConfig(directory), directory);
+        var state = TrainerCheckpoint.ReadState(ModelCheckpoint.RequireFile(directory, ModelCheckpoint.TrainerStateFileName));
+        if (!allowChangedOptions && state.Options != Options)
+            throw new ArgumentException(
+                $"The checkpoint in '{directory}' was trained with other options ({state.Options}) than this trainer ({Options}); " +
+                "pass allowChangedOptions: true to continue with the new ones.", nameof(directory));
+
+        string weightsPath = ModelCheckpoint.RequireFile(directory, ModelCheckpoint.WeightsFileName);
+        string optimizerPath = ModelCheckpoint.RequireFile(directory, ModelCheckpoint.OptimizerFileName);
+        var target = TrainedWeights();
+        var report = ModuleWeights.Compare(target,
+            Safetensors.ReadHeader(weightsPath).Entries.Select(e => (e.Name, e.Shape, e.ScalarType)), convertDTypes: false);
+        if (!report.IsExact) throw new CheckpointMismatchException(weightsPath, report, nameof(directory));
+        using var optimizerState = TrainerCheckpoint.ReadOptimizer(optimizerPath, Optimizer, optimized);
+        var weights = Safetensors.Load(weightsPath);
+        try
+        {
+            // Everything is read and checked: from here on nothing can fail for a reason the files control.
+            using (no_grad())
+                foreach (var (name, tensor) in target) tensor.copy_(weights[name]);
+            masters?.CopyMastersToModel();
+            optimizerState.Apply();
+            CompletedSteps = state.CompletedSteps;
+            Tokens = state.Tokens;
+            Elapsed = TimeSpan.FromSeconds(state.ElapsedSeconds);
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        Optimizer.Dispose();
+        masters?.Dispose();
+    }
+
+    /// <summary>The weights the optimizer updates, under the model's state-dict keys (masters in bfloat16 training).</summary>
+    private Dictionary<string, Tensor> TrainedWeights()
+    {
+        var weights = Model.state_dict();
+        if (masters is not null)
+            foreach (var (name, master) in masters.Named) weights[name] = master;
+        return weights;
+    }
+}

@@ -1,0 +1,155 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DiffTransformer;
+
+/// <summary>
+/// The training half of a checkpoint. <c>optimizer.safetensors</c> holds, per optimized parameter (by its state-dict
+/// name), <c>{name}.exp_avg</c>, <c>{name}.exp_avg_sq</c> (the parameter's shape, float32) and <c>{name}.step</c> (int64
+/// scalar), plus <c>rng.torch_cpu</c> (uint8, the CPU generator state). <c>trainer_state.json</c> holds the step and token
+/// counts and the options. Keys, not positions, tie the state to parameters, and every tensor is checked like weights.
+/// </summary>
+internal static class TrainerCheckpoint
+{
+    public const string RandomStateKey = "rng.torch_cpu";
+    private const int FormatVersion = 1;
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        WriteIndented = true,
+    };
+
+    public sealed record State(long CompletedSteps, long Tokens, double ElapsedSeconds, TrainingOptions Options)
+    {
+        public int FormatVersion { get; init; } = TrainerCheckpoint.FormatVersion;
+    }
+
+    public static void WriteState(string path, State state)
+    {
+        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(state, Json);
+        AtomicFile.Write(path, stream => stream.Write(bytes));
+    }
+
+    public static State ReadState(string path)
+    {
+        State? state;
+        try
+        {
+            state = JsonSerializer.Deserialize<State>(File.ReadAllBytes(path), Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"'{path}' is not a valid trainer state: {e.Message}", e);
+        }
+        if (state is null || state.Options is null || state.FormatVersion != FormatVersion || state.CompletedSteps < 0 || state.Tokens < 0)
+            throw new InvalidDataException($"'{path}' is not a valid trainer state (format_version {FormatVersion}, counts >= 0, options present).");
+        try
+        {
+            state.Options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"'{path}' holds invalid options: {e.Message}", e);
+        }
+        return state;
+    }
+
+    public static void WriteOptimizer(string path, AdamW optimizer, IReadOnlyList<(string Name, Parameter Parameter)> parameters)
+    {
+        using var scope = NewDisposeScope();
+        var tensors = new Dictionary<string, Tensor>();
+        var states = States(optimizer, parameters);
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            string name = parameters[i].Name;
+            tensors[name + ".exp_avg"] = states[i].exp_avg;
+            tensors[name + ".exp_avg_sq"] = states[i].exp_avg_sq;
+            tensors[name + ".step"] = tensor(states[i].step);
+        }
+        tensors[RandomStateKey] = random.get_rng_state();
+        Safetensors.Save(path, tensors, new Dictionary<string, string> { ["format"] = "pt", ["optimizer"] = "AdamW" });
+    }
+
+    /// <summary>Checks and reads the optimizer file without changing anything; <see cref="Pending.Apply"/> installs it.</summary>
+    public static Pending ReadOptimizer(string path, AdamW optimizer, IReadOnlyList<(string Name, Parameter Parameter)> parameters)
+    {
+        var states = States(optimizer, parameters);
+        using (NewDisposeScope())
+        {
+            var expected = new Dictionary<string, Tensor>();
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                expected[parameters[i].Name + ".exp_avg"] = states[i].exp_avg;
+                expected[parameters[i].Name + ".exp_avg_sq"] = states[i].exp_avg_sq;
+                expected[parameters[i].Name + ".step"] = tensor(0L);
+            }
+            expected[RandomStateKey] = random.get_rng_state();
+            var report = ModuleWeights.Compare(expected,
+                Safetensors.ReadHeader(path).Entries.Select(e => (e.Name, e.Shape, e.ScalarType)), convertDTypes: false);
+            if (!report.IsExact) throw new CheckpointMismatchException(path, report, "directory");
+        }
+        var loaded = Safetensors.Load(path); // owned by the returned Pending
+        var steps = new long[parameters.Count];
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            steps[i] = loaded[parameters[i].Name + ".step"].item<long>();
+            if (steps[i] < 0)
+            {
+                foreach (var t in loaded.Values) t.Dispose();
+                throw new InvalidDataException($"'{path}' has a negative step for '{parameters[i].Name}': {steps[i]}.");
+            }
+        }
+        return new Pending(states, parameters, loaded, steps);
+    }
+
+    private static AdamW.State[] States(AdamW optimizer, IReadOnlyList<(string Name, Parameter Parameter)> parameters)
+    {
+        var states = optimizer.state_dict().State.Cast<AdamW.State>().ToArray();
+        if (states.Length != parameters.Count)
+            throw new InvalidOperationException($"The optimizer has {states.Length} parameter states but {parameters.Count} parameters were named.");
+        return states;
+    }
+
+    /// <summary>Optimizer state read from a file, installed by <see cref="Apply"/>.</summary>
+    public sealed class Pending : IDisposable
+    {
+        private readonly AdamW.State[] states;
+        private readonly IReadOnlyList<(string Name, Parameter Parameter)> parameters;
+        private readonly Dictionary<string, Tensor> loaded;
+        private readonly long[] steps;
+
+        internal Pending(AdamW.State[] states, IReadOnlyList<(string Name, Parameter Parameter)> parameters,
+            Dictionary<string, Tensor> loaded, long[] steps)
+        {
+            this.states = states;
+            this.parameters = parameters;
+            this.loaded = loaded;
+            this.steps = steps;
+        }
+
+        public void Apply()
+        {
+            using (no_grad())
+            {
+                for (int i = 0; i < states.Length; i++)
+                {
+                    states[i].exp_avg.copy_(loaded[parameters[i].Name + ".exp_avg"]);
+                    states[i].exp_avg_sq.copy_(loaded[parameters[i].Name + ".exp_avg_sq"]);
+                    states[i].step = steps[i];
+                }
+            }
+            random.set_rng_state(loaded[RandomStateKey]);
+        }
+
+        public void Dispose()
+        {
+            foreach (var t in loaded.Values) t.Dispose();
+        }
+    }
+}

@@ -1,0 +1,19 @@
+namespace DiffTransformer;
+
+/// <summary>What one optimizer step did; reported after every step.</summary>
+/// <param name="Step">Steps completed, including this one (1-based).</param>
+/// <param name="TotalSteps">Steps of the whole run (<see cref="TrainingOptions.Steps"/>).</param>
+/// <param name="Loss">Training loss of this step (mean over its micro-batches).</param>
+/// <param name="LearningRate">Learning rate this step used.</param>
+/// <param name="GradientNorm">Global gradient norm before clipping.</param>
+/// <param name="TokensPerSecond">Input tokens of this step divided by its wall time.</param>
+/// <param name="Tokens">Input tokens trained on so far, this step included.</param>
+/// <param name="Elapsed">Wall time spent in training steps by this trainer (evaluations excluded).</param>
+/// <param name="Validation">Validation result, on steps where <see cref="Trainer.Run"/> evaluated; otherwise null.</param>
+public sealed record TrainingProgress(
+    long Step, long TotalSteps, double Loss, double LearningRate, double GradientNorm, double TokensPerSecond,
+    long Tokens, TimeSpan Elapsed, EvaluationResult? Validation = null)
+{
+    /// <summary>Share of the run completed, in [0, 1].</summary>
+    public double Fraction => Math.Min(1.0, (double)Step / TotalSteps);
+}
