@@ -31,7 +31,8 @@ internal static class DecodeSweep
         double UncachedSeconds256,                         // measured
         Dictionary<int, double> UncachedEstimateSeconds,   // generated tokens -> seconds, integrated from the per-position times
         Dictionary<int, double> CachedStepMs,              // position -> median ms per token (windows of the 2048-token run)
-        Dictionary<int, double> UncachedStepMs);           // position -> median ms of a full forward over position + 1 tokens
+        Dictionary<int, double> UncachedStepMs,            // position -> median ms of a full forward over position + 1 tokens
+        double CachedGrowth);                              // median ms of the last 256 cached steps / of steps 1..256
 
     public static KindResult Measure(AttentionKind kind, TextWriter log)
     {
@@ -54,7 +55,8 @@ internal static class DecodeSweep
         var cachedSteps = CachedStepTimes(model, prompt, Lengths[^1]);
         cached[Lengths[^1]] = cachedSteps.Sum() / 1000;
         log.WriteLine($"  {kind}: cached, {Lengths[^1]} tokens (streamed): {cached[Lengths[^1]]:F2} s");
-        var cachedStepMs = Positions.ToDictionary(p => p, p => Median(Window(cachedSteps, p, 16)));
+        var cachedStepMs = Positions.ToDictionary(p => p, p => Median(Window(cachedSteps, p, 32)));
+        double flatness = Median(cachedSteps.Skip(cachedSteps.Length - 256)) / Median(cachedSteps.Skip(1).Take(256));
         var uncachedStepMs = Positions.ToDictionary(p => p, p => UncachedStepMs(model, p));
         log.WriteLine($"  {kind}: per-position times done");
 
@@ -66,7 +68,7 @@ internal static class DecodeSweep
         var estimates = Lengths.ToDictionary(n => n, n => Integrate(uncachedStepMs, n) / 1000);
         long cacheBytes = CacheBytesPerToken(model);
         model.Dispose();
-        return new KindResult(kind, parameters, cacheBytes, cached, uncached256, estimates, cachedStepMs, uncachedStepMs);
+        return new KindResult(kind, parameters, cacheBytes, cached, uncached256, estimates, cachedStepMs, uncachedStepMs, flatness);
     }
 
     /// <summary>Milliseconds of each step of a streamed generation: entry i is the step that chose token i (i = 0 includes the prompt).</summary>

@@ -87,6 +87,12 @@ internal sealed class PromptBatch
                 if (first == time)
                     throw new ArgumentException($"paddingMask row {b} has no real token (all zeros): every prompt needs at least one.", nameof(paddingMask));
             }
+            for (int t = first; t < time; t++)
+            {
+                long id = ids[b * time + t];
+                if (id < 0 || id >= config.VocabSize)
+                    throw new ArgumentException($"tokens[{b}][{t}] must lie in [0, {config.VocabSize}) (VocabSize); got {id}.", nameof(tokens));
+            }
             prompts[b] = ids.AsSpan((int)(b * time + first), (int)(time - first)).ToArray();
         }
         return From(prompts, config, options, nameof(tokens));

@@ -89,6 +89,10 @@ public class GenerationValidationTests
         Rejects(tokens, tensor(new long[] { 0, 0, 0, 1, 1, 1 }).view(2, 3), "row 0", "no real token");
         Rejects(tokens, ones(2, 2), "paddingMask", "[2, 3]", "[2, 2]");
         Rejects(tensor(new long[] { 1, 2, 3, 4, 99, 6 }).view(2, 3), null, "tokens[1][1]", "[0, 16)", "99");
+        var leftPadded = tensor(new long[] { 0, 1, 1, 1, 1, 1 }).view(2, 3);
+        Rejects(tensor(new long[] { -1, 2, 30, 4, 5, 6 }).view(2, 3), leftPadded, "tokens[0][2]", "30");
+        // What padding positions hold does not matter.
+        Assert.Single(Model.Generate(tensor(new long[] { -1, 2, 3, 4, 5, 6 }).view(2, 3), leftPadded, new() { MaxNewTokens = 1 })[0].Tokens);
     }
 
     [Fact]
