@@ -72,6 +72,13 @@ public class CachedLogitsTests
         var full = model.call(tokens);
         var cached = cat(new[] { model.Forward(tokens.narrow(1, 0, 6), cache), model.Forward(tokens.narrow(1, 6, 4), cache) }, 1);
         Compare.Close(cached, full, 1e-9, "after reset, batch 2");
+
+        cache.Reset();
+        model.to(ScalarType.Float32); // ... and another dtype
+        var full32 = model.call(tokens);
+        var cached32 = cat(new[] { model.Forward(tokens.narrow(1, 0, 9), cache), model.Forward(tokens.narrow(1, 9, 1), cache) }, 1);
+        Assert.Equal(ScalarType.Float32, cached32.dtype);
+        Compare.Close(cached32, full32, 1e-5, "after reset, float32");
     }
 
     [Fact]
@@ -89,6 +96,26 @@ public class CachedLogitsTests
         var step = model.Forward(tokens.narrow(1, 6, 2), cache);
         Compare.Close(step, full.narrow(1, 6, 2), 1e-9, "after crop");
         Assert.Throws<ArgumentOutOfRangeException>(() => cache.Crop(9));
+    }
+
+    [Fact]
+    public void EnsureCapacityPreallocatesAndKeepsWhatIsCached()
+    {
+        var model = Decoding.Model(AttentionKind.DifferentialV2, kvHeads: 1);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var tokens = tensor(Decoding.RandomTokens(30, 4)).view(1, 30);
+        var full = model.call(tokens);
+        using var cache = model.CreateCache(initialCapacity: 2);
+        cache.EnsureCapacity(20); // before anything is cached: the first append allocates 20
+        var parts = new List<Tensor> { model.Forward(tokens.narrow(1, 0, 5), cache) };
+        Assert.Equal(20, cache.Layers[1].Capacity);
+        cache.EnsureCapacity(30); // with 5 cached: grows now, keeping them
+        Assert.Equal(30, cache.Layers[0].Capacity);
+        for (int t = 5; t < 30; t++) parts.Add(model.Forward(tokens.narrow(1, t, 1), cache));
+        Assert.Equal(30, cache.Layers[0].Capacity); // no regrowth
+        Compare.Close(cat(parts, 1), full, 1e-9, "after EnsureCapacity");
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.EnsureCapacity(0));
     }
 
     [Fact]
