@@ -9,7 +9,6 @@ public sealed class HandWrittenLoopTests
     [Fact]
     public void TheDocumentedLoopMatchesTheTrainer()
     {
-        using var threads = new SingleThread();
         var config = Corpus.ByteConfig();
         var options = new TrainingOptions { Steps = 12, WarmupSteps = 3, LearningRate = 5e-3 };
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 4, time: 32, validationFraction: 0.1, seed: 1);

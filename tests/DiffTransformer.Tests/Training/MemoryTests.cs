@@ -44,7 +44,6 @@ public sealed class MemoryTests
         using var model = new DiffTransformerLM(config);
         var options = new TrainingOptions { Steps = steps + 200, WarmupSteps = 10, MaxEvaluationBatches = 2, Precision = precision };
         using var trainer = new Trainer(model, data, options);
-        using (new SingleThread())
         {
             for (int i = 0; i < 100; i++) trainer.Step(); // optimizer state, gradients and allocator pools exist from here on
             trainer.Evaluate();

@@ -12,7 +12,6 @@ public sealed class MixedPrecisionTests : IDisposable
     [Fact]
     public void BFloat16TrainingFollowsFloat32AndKeepsFloat32Masters()
     {
-        using var threads = new SingleThread();
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 4, time: 32, seed: 3);
         var options = new TrainingOptions { Steps = 30, WarmupSteps = 3, LearningRate = 1e-2, MinLearningRate = 1e-3 };
         var losses = new Dictionary<TrainingPrecision, (double Initial, double Final, double[] Train)>();
@@ -49,7 +48,6 @@ public sealed class MixedPrecisionTests : IDisposable
     [Fact]
     public void MastersKeepUpdatesSmallerThanABFloat16Step()
     {
-        using var threads = new SingleThread();
         // RMSNorm weights start at 1.0, where bfloat16 steps by 2^-7 = 0.0078. Ten AdamW updates of about 1e-4 each
         // vanish in bfloat16 but add up in the float32 masters.
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16, seed: 3);

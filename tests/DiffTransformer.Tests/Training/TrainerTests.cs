@@ -12,7 +12,6 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void ShortRunOnAByteCorpusLowersValidationLoss()
     {
-        using var threads = new SingleThread();
         manual_seed(1);
         using var model = new DiffTransformerLM(Corpus.ByteConfig());
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 4, time: 32, validationFraction: 0.1, seed: 3);
@@ -42,7 +41,6 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void AccumulatedMicroBatchesEqualOneBigBatch()
     {
-        using var threads = new SingleThread();
         manual_seed(2);
         var tokens = randint(0, 256, new long[] { 4, 17 });
         using var small = new FixedBatches(tokens.narrow(0, 0, 2), tokens.narrow(0, 2, 2));
@@ -70,7 +68,6 @@ public sealed class TrainerTests : IDisposable
     [InlineData(TrainingPrecision.BFloat16)]
     public void ResumedRunContinuesWithTheSameLosses(TrainingPrecision precision)
     {
-        using var threads = new SingleThread();
         var options = new TrainingOptions { Steps = 8, WarmupSteps = 2, LearningRate = 5e-3, GradientAccumulationSteps = 2, Precision = precision };
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 4, time: 16, seed: 5);
 
@@ -105,7 +102,6 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void ResumingWithoutTheOptimizerStateWouldNotMatch()
     {
-        using var threads = new SingleThread();
         // The control for the test above: the same checkpoint with its AdamW moments zeroed does not reproduce the run.
         var options = new TrainingOptions { Steps = 6, WarmupSteps = 1, LearningRate = 5e-3 };
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 4, time: 16, seed: 5);
@@ -133,7 +129,6 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void FailedResumeLeavesTheTrainerUnchanged()
     {
-        using var threads = new SingleThread();
         var options = new TrainingOptions { Steps = 4, WarmupSteps = 1 };
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16, seed: 5);
         manual_seed(1);
@@ -182,7 +177,6 @@ public sealed class TrainerTests : IDisposable
     [InlineData("{\"completed_steps\": 1, \"surprise\": 1}", "not a valid trainer state")]
     public void DamagedTrainerStateIsRejected(string json, string expected)
     {
-        using var threads = new SingleThread();
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16, seed: 5);
         using var model = new DiffTransformerLM(Corpus.ByteConfig());
         using var trainer = new Trainer(model, data, new TrainingOptions { Steps = 2, WarmupSteps = 1 });
@@ -199,7 +193,6 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void TrainingCheckpointIsAlsoAModelCheckpoint()
     {
-        using var threads = new SingleThread();
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16, seed: 5);
         manual_seed(1);
         using var model = new DiffTransformerLM(Corpus.ByteConfig());
@@ -217,7 +210,6 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void BadTrainerArgumentsAreNamed()
     {
-        using var threads = new SingleThread();
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16);
         using var model = new DiffTransformerLM(Corpus.ByteConfig());
         Assert.Equal("GradientAccumulationSteps",
@@ -231,7 +223,6 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void CancellationStopsBetweenSteps()
     {
-        using var threads = new SingleThread();
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16);
         using var model = new DiffTransformerLM(Corpus.ByteConfig());
         using var trainer = new Trainer(model, data, new TrainingOptions { Steps = 100, WarmupSteps = 1 });
