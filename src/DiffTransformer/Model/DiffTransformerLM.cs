@@ -30,7 +30,9 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
         config.Validate();
         Config = config;
         embed_tokens = nn.Embedding(config.VocabSize, config.EmbedDim);
-        using (no_grad()) embed_tokens.weight!.normal_(0, 0.02);
+        using (no_grad())
+        using (var weight = embed_tokens.weight!) // TorchSharp hands out a new wrapper on every access
+            weight.normal_(0, 0.02);
         layers = new ModuleList<DiffTransformerBlock>();
         for (int depth = 0; depth < config.NumLayers; depth++)
             layers.Add(new DiffTransformerBlock(config.CreateAttention(depth), config.ResolvedFfnHiddenDim, config.NormEps));
@@ -156,12 +158,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
         CheckTokens(tokens, 0, nameof(tokens));
         var maps = new List<AttentionMaps>();
         using (no_grad())
-        using (NewDisposeScope())
-        {
-            var hidden = embed_tokens.call(tokens.to(embed_tokens.weight!.device));
-            foreach (var block in layers)
-                hidden = block.Forward(hidden, new AttentionContext { MapsCaptured = maps.Add });
-        }
+            Run(tokens, cache: null, paddingMask: null, lastPositionOnly: true, mapsCaptured: (_, m) => maps.Add(m)).Dispose();
         return maps;
     }
 
