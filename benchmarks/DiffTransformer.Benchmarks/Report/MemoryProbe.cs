@@ -27,11 +27,12 @@ public static class MemoryProbe
     public static bool Supported => File.Exists("/proc/self/status");
 
     /// <summary>Runs <paramref name="memoryCase"/> in a child process of this program.</summary>
-    public static MemoryResult Measure(MemoryCase memoryCase, TimeSpan timeout)
+    public static MemoryResult Measure(MemoryCase memoryCase, int? threads, TimeSpan timeout)
     {
         var start = ChildStart();
         foreach (var arg in new[] { ChildCommand, memoryCase.Variant.ToString(), memoryCase.Kernel.ToString(),
-                     memoryCase.Pass.ToString(), memoryCase.Time.ToString(CultureInfo.InvariantCulture) })
+                     memoryCase.Pass.ToString(), memoryCase.Time.ToString(CultureInfo.InvariantCulture),
+                     (threads ?? 0).ToString(CultureInfo.InvariantCulture) })
             start.ArgumentList.Add(arg);
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
@@ -56,15 +57,16 @@ public static class MemoryProbe
             long.Parse(fields[2], CultureInfo.InvariantCulture), double.Parse(fields[3], CultureInfo.InvariantCulture), null);
     }
 
-    /// <summary>The child side: <c>memory-probe VARIANT KERNEL PASS TIME</c>. Prints one result line.</summary>
+    /// <summary>The child side: <c>memory-probe VARIANT KERNEL PASS TIME THREADS</c> (0 threads: the default). Prints one result line.</summary>
     public static int RunChild(IReadOnlyList<string> args)
     {
-        if (args.Count != 4 || !Enum.TryParse(args[0], out LayerVariant variant) || !Enum.TryParse(args[1], out AttentionKernel kernel)
+        if (args.Count != 5 || !int.TryParse(args[4], out int threads) || threads < 0 || !Enum.TryParse(args[0], out LayerVariant variant) || !Enum.TryParse(args[1], out AttentionKernel kernel)
             || !Enum.TryParse(args[2], out LayerPass pass) || !long.TryParse(args[3], out long time) || time < 1)
         {
-            Console.Error.WriteLine($"usage: {ChildCommand} VARIANT KERNEL PASS TIME; got '{string.Join(' ', args)}'");
+            Console.Error.WriteLine($"usage: {ChildCommand} VARIANT KERNEL PASS TIME THREADS; got '{string.Join(' ', args)}'");
             return 2;
         }
+        if (threads > 0) TorchSharp.torch.set_num_threads(threads);
         // Bring LibTorch's thread pools and kernels up on a tiny input first, so that one-off set-up is not counted.
         using (var warm = new LayerWorkload(variant, kernel, 16)) warm.Run(pass);
         using var workload = new LayerWorkload(variant, kernel, time);

@@ -43,7 +43,7 @@ public static class MemorySection
                     continue;
                 }
                 log($"memory: {variant} {kernel} {pass} time {time}");
-                cells.Add((time, MemoryProbe.Measure(memoryCase, TimeSpan.FromMinutes(10)), null));
+                cells.Add((time, MemoryProbe.Measure(memoryCase, options.Threads, TimeSpan.FromMinutes(10)), null));
             }
             rows.Add((new MemoryCase(variant, kernel, pass, 0), cells));
         }

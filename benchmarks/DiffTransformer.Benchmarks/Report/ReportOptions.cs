@@ -15,6 +15,9 @@ public sealed record ReportOptions
     /// <summary>Naive runs whose time x time maps would need more than this are not started (they would not fit).</summary>
     public double NaiveMemoryCapGiB { get; init; } = 6;
 
+    /// <summary>LibTorch intra-op threads; null keeps LibTorch's default (one per physical core).</summary>
+    public int? Threads { get; init; }
+
     /// <summary>Sequence lengths of the layer timing.</summary>
     public long[] LayerTimes => new long[] { 256, 1024, 2048, 4096 };
 
@@ -26,7 +29,7 @@ public sealed record ReportOptions
 
     /// <summary>Usage text.</summary>
     public const string Usage =
-        "report [--full] [--out PATH] [--sections layers,training,memory] [--naive-memory-cap-gib N]\n" +
+        "report [--full] [--out PATH] [--sections layers,training,memory] [--naive-memory-cap-gib N] [--threads N]\n" +
         "  Runs the side-by-side comparison (short by default, a few minutes) and writes a Markdown report.";
 
     /// <summary>Parses the arguments that follow <c>report</c>.</summary>
@@ -55,6 +58,12 @@ public sealed record ReportOptions
                     if (!double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out double cap) || !(cap > 0))
                         throw new ArgumentException($"--naive-memory-cap-gib must be a positive number; got '{text}'.", nameof(args));
                     options = options with { NaiveMemoryCapGiB = cap };
+                    break;
+                case "--threads":
+                    string count = Value();
+                    if (!int.TryParse(count, out int threads) || threads < 1)
+                        throw new ArgumentException($"--threads must be a positive integer; got '{count}'.", nameof(args));
+                    options = options with { Threads = threads };
                     break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'.\n{Usage}", nameof(args));

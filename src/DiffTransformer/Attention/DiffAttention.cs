@@ -101,7 +101,7 @@ public sealed class DiffAttention : CausalSelfAttention
         Tensor attended = call.Fused
             ? AttendFused(q, k, v, lambda, call)
             : AttendNaive(q, k, v, lambda, scale, call);
-        var normalised = subln.call(attended) * (1 - LambdaInit);
+        var normalised = subln.Forward(attended, scale: 1 - LambdaInit);
         return out_proj.call(normalised.transpose(1, 2).reshape(batch, time, 2 * heads * d));
     }
 
@@ -124,7 +124,7 @@ public sealed class DiffAttention : CausalSelfAttention
         double sdpaScale = 1.0 / Math.Sqrt(2 * d);
         var first = ScaledDotProduct.Fused(queries, keys.select(2, 0), v, sdpaScale, call.KeyMask);
         var second = ScaledDotProduct.Fused(queries, keys.select(2, 1), v, sdpaScale, call.KeyMask);
-        return first - lambda * second;
+        return addcmul(first, second, lambda, -1); // first - lambda * second, in one pass
     }
 
     /// <summary>The formula as written: two explicit softmax maps, their difference, times the values.</summary>
