@@ -47,10 +47,13 @@ public static class LayerSection
                     string Ratio(Timings t, AttentionKernel k) => baseline == variant
                         ? "1 (baseline)"
                         : $"{t.MedianRatio(Key(variant, k), Key(baseline, k)):F2}x";
+                    bool naive = cpu.Has(Key(variant, AttentionKernel.Naive));
+                    string fusedMs = $"{cpu.Median(Key(variant, AttentionKernel.Fused)):F1}";
                     text.Append($"| {time} | {LayerVariants.Describe(variant)} | {parameters[variant]:N0} ");
-                    text.Append($"| {cpu.Median(Key(variant, AttentionKernel.Naive)):F1} | {cpu.Median(Key(variant, AttentionKernel.Fused)):F1} ");
-                    text.Append($"| {Ratio(cpu, AttentionKernel.Naive)} | {Ratio(cpu, AttentionKernel.Fused)} ");
-                    text.Append($"| {cpu.MedianRatio(Key(variant, AttentionKernel.Naive), Key(variant, AttentionKernel.Fused)):F2}x |");
+                    text.Append(naive ? $"| {cpu.Median(Key(variant, AttentionKernel.Naive)):F1} | {fusedMs} " : $"| (full run) | {fusedMs} ");
+                    text.Append(naive ? $"| {Ratio(cpu, AttentionKernel.Naive)} " : "| ");
+                    text.Append($"| {Ratio(cpu, AttentionKernel.Fused)} ");
+                    text.Append(naive ? $"| {cpu.MedianRatio(Key(variant, AttentionKernel.Naive), Key(variant, AttentionKernel.Fused)):F2}x |" : "| |");
                     if (gpu is not null)
                         text.Append($" {gpu.Median(Key(variant, AttentionKernel.Fused)):F2} | {Ratio(gpu, AttentionKernel.Fused)} |");
                     text.AppendLine();
@@ -78,6 +81,7 @@ public static class LayerSection
             {
                 foreach (var kernel in Kernels)
                 {
+                    if (kernel == AttentionKernel.Naive && (!options.TimesNaive(time) || device.type != DeviceType.CPU)) continue;
                     var workload = new LayerWorkload(variant, kernel, time, device: device);
                     workloads.Add(workload);
                     if (parameters is not null) parameters[variant] = workload.Parameters;

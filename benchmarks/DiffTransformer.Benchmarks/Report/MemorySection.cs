@@ -20,7 +20,7 @@ public static class MemorySection
     {
         if (!MemoryProbe.Supported) return "Skipped: peak memory is read from /proc/self/status, which this OS does not have.\n";
         var variants = options.Full ? LayerVariants.All : new[] { LayerVariant.Softmax, LayerVariant.DiffV1 };
-        var fusedTimes = options.Full ? new long[] { 1024, 2048, 4096, 8192, ClaimTime } : new long[] { 2048, 4096, 8192, ClaimTime };
+        var fusedTimes = options.Full ? new long[] { 1024, 2048, 4096, 8192, ClaimTime } : new long[] { 2048, 4096, ClaimTime };
         var naiveTimes = options.Full ? new long[] { 1024, 2048, 4096, 8192, ClaimTime } : new long[] { 1024, 2048, 4096, ClaimTime };
         long capBytes = (long)(options.NaiveMemoryCapGiB * (1L << 30));
 
