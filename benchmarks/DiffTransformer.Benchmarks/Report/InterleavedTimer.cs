@@ -41,6 +41,9 @@ public sealed class Timings
     /// <summary>True when the case was measured.</summary>
     public bool Has(string key) => samples.ContainsKey(key);
 
+    /// <summary>Milliseconds of each timed round of a case.</summary>
+    public IReadOnlyList<double> Samples(string key) => samples[key];
+
     /// <summary>Median milliseconds of a case.</summary>
     public double Median(string key) => MedianOf(samples[key]);
 

@@ -10,8 +10,6 @@ namespace DiffTransformer.Benchmarks;
 /// </summary>
 public static class LayerSection
 {
-    private static readonly AttentionKernel[] Kernels = { AttentionKernel.Naive, AttentionKernel.Fused };
-
     /// <summary>Runs the section and returns its Markdown.</summary>
     public static string Run(ReportOptions options, Action<string> log)
     {
@@ -53,7 +51,7 @@ public static class LayerSection
                     text.Append(naive ? $"| {cpu.Median(Key(variant, AttentionKernel.Naive)):F1} | {fusedMs} " : $"| (full run) | {fusedMs} ");
                     text.Append(naive ? $"| {Ratio(cpu, AttentionKernel.Naive)} " : "| ");
                     text.Append($"| {Ratio(cpu, AttentionKernel.Fused)} ");
-                    text.Append(naive ? $"| {cpu.MedianRatio(Key(variant, AttentionKernel.Naive), Key(variant, AttentionKernel.Fused)):F2}x |" : "| |");
+                    text.Append(naive ? $"| {cpu.Median(Key(variant, AttentionKernel.Naive)) / cpu.Median(Key(variant, AttentionKernel.Fused)):F2}x |" : "| |");
                     if (gpu is not null)
                         text.Append($" {gpu.Median(Key(variant, AttentionKernel.Fused)):F2} | {Ratio(gpu, AttentionKernel.Fused)} |");
                     text.AppendLine();
@@ -70,30 +68,37 @@ public static class LayerSection
     /// <summary>A pass's name in the report.</summary>
     public static string Name(LayerPass pass) => pass == LayerPass.Forward ? "Forward (inference)" : "Forward + backward (training)";
 
+    /// <summary>
+    /// Times each kernel's cases interleaved among themselves: a naive case's large allocations would otherwise
+    /// disturb the fused case that follows it. Ratios compare cases of one kernel, measured in the same rounds.
+    /// </summary>
     private static Timings Measure(ReportOptions options, long time, LayerPass pass, Device device,
         Dictionary<LayerVariant, long>? parameters, Action<string> log)
     {
-        var workloads = new List<LayerWorkload>();
-        try
+        var samples = new Dictionary<string, List<double>>();
+        foreach (var kernel in new[] { AttentionKernel.Fused, AttentionKernel.Naive })
         {
-            var cases = new List<TimedCase>();
-            foreach (var variant in LayerVariants.All)
+            if (kernel == AttentionKernel.Naive && (!options.TimesNaive(time) || device.type != DeviceType.CPU)) continue;
+            var workloads = new List<LayerWorkload>();
+            try
             {
-                foreach (var kernel in Kernels)
+                var cases = new List<TimedCase>();
+                foreach (var variant in LayerVariants.All)
                 {
-                    if (kernel == AttentionKernel.Naive && (!options.TimesNaive(time) || device.type != DeviceType.CPU)) continue;
                     var workload = new LayerWorkload(variant, kernel, time, device: device);
                     workloads.Add(workload);
                     if (parameters is not null) parameters[variant] = workload.Parameters;
                     cases.Add(new TimedCase(Key(variant, kernel), () => workload.Run(pass)));
                 }
+                var timings = InterleavedTimer.Measure(cases, options.WarmupRounds(time), options.TimedRounds(time),
+                    p => log($"  {device.type} {kernel} {p}"));
+                foreach (var c in cases) samples[c.Key] = timings.Samples(c.Key).ToList();
             }
-            return InterleavedTimer.Measure(cases, options.WarmupRounds(time), options.TimedRounds(time),
-                p => log($"  {device.type} {p}"));
+            finally
+            {
+                foreach (var w in workloads) w.Dispose();
+            }
         }
-        finally
-        {
-            foreach (var w in workloads) w.Dispose();
-        }
+        return new Timings(samples);
     }
 }

@@ -35,7 +35,7 @@ public static class ReportCommand
         text.AppendLine();
         text.Append(MachineInfo.Describe());
         text.AppendLine();
-        text.AppendLine("Times are medians over interleaved rounds (each round runs every case of a table once, in turn); a ratio is the " +
+        text.AppendLine("Times are medians over interleaved rounds (each round runs every case of one kernel and length once, in turn); a ratio is the " +
                         "median over rounds of the two cases' times in the same round, so machine load that changes between rounds " +
                         "cancels out. Forward = inference under no_grad; forward + backward = training, gradients of the input and all " +
                         "parameters.");
