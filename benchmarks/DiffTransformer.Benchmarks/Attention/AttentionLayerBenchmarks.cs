@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Engines;
 
 namespace DiffTransformer.Benchmarks;
 
@@ -8,7 +9,7 @@ namespace DiffTransformer.Benchmarks;
 /// <see cref="LayerVariants.BaselineOf"/> to get the ratios of docs/benchmarks.md (the <c>report</c> command does that
 /// side by side).
 /// </summary>
-[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 8)]
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 3, iterationCount: 8)] // one call per iteration: calls take 10 ms to seconds
 public class AttentionLayerBenchmarks
 {
     private LayerWorkload? workload;

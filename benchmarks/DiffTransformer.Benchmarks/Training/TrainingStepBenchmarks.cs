@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Engines;
 
 namespace DiffTransformer.Benchmarks;
 
@@ -7,7 +8,7 @@ namespace DiffTransformer.Benchmarks;
 /// attention kinds at the same parameter count (see <see cref="TrainingWorkload.Config"/>). Tokens per second is
 /// <c>1024 / mean</c>.
 /// </summary>
-[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 8)]
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 3, iterationCount: 8)] // one call per iteration: calls take 10 ms to seconds
 public class TrainingStepBenchmarks
 {
     private TrainingWorkload? workload;
