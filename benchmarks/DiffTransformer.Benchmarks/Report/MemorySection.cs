@@ -84,6 +84,14 @@ public static class MemorySection
                             $"(process peak {Mib(r.ProcessPeakBytes!.Value)} MiB, {r.Seconds:F1} s): {(r.PeakBytes <= ClaimBytes ? "fits" : "does not fit")}");
         text.AppendLine($"- naive, any layer: cannot; a single float32 [1, 8, {ClaimTime}, {ClaimTime}] map is {Gib(MemoryProbe.MapBytes(ClaimTime))}, " +
                         "and the naive kernel holds several (scores, probabilities, and in training their gradients).");
+        // The longest naive measurement of each row, scaled quadratically to the claim's length.
+        foreach (var longest in results.Where(r => r.Case.Kernel == AttentionKernel.Naive)
+                     .GroupBy(r => (r.Case.Variant, r.Case.Pass)).Select(g => g.MaxBy(r => r.Case.Time)!))
+        {
+            double scale = Math.Pow((double)ClaimTime / longest.Case.Time, 2);
+            text.AppendLine($"- naive {LayerVariants.Describe(longest.Case.Variant)}, {LayerSection.Name(longest.Case.Pass)}: " +
+                            $"{Mib(longest.PeakBytes!.Value)} MiB at T={longest.Case.Time}, about {Gib((long)(longest.PeakBytes.Value * scale))} at T={ClaimTime} when scaled as T^2");
+        }
         return text.ToString();
     }
 
