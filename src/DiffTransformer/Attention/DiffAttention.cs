@@ -118,13 +118,16 @@ public sealed class DiffAttention : CausalSelfAttention
         long batch = q.shape[0], time = q.shape[1], keyTime = k.shape[2];
         int heads = NumHeads, d = headDim;
         var queries = q.view(batch, time, heads, 2 * d).transpose(1, 2);
-        var placement = (eye(2, dtype: k.dtype, device: k.device) * Math.Sqrt(2)).view(1, 1, 2, 1, 2, 1);
+        // Scalars held in `using` stay alive through the native calls (TorchSharp's temporaries may be finalized mid-call).
+        using var rootTwo = Math.Sqrt(2).ToScalar();
+        using var minusOne = (-1).ToScalar();
+        var placement = eye(2, dtype: k.dtype, device: k.device).mul(rootTwo).view(1, 1, 2, 1, 2, 1);
         var keys = (k.view(batch, NumKvHeads, 1, keyTime, 2, d) * placement).view(batch, NumKvHeads, 2, keyTime, 2 * d);
         v = ScaledDotProduct.RepeatKv(v, heads); // once for both calls (a no-op without grouped KV heads)
         double sdpaScale = 1.0 / Math.Sqrt(2 * d);
         var first = ScaledDotProduct.Fused(queries, keys.select(2, 0), v, sdpaScale, call.KeyMask);
         var second = ScaledDotProduct.Fused(queries, keys.select(2, 1), v, sdpaScale, call.KeyMask);
-        return addcmul(first, second, lambda, -1); // first - lambda * second, in one pass
+        return addcmul(first, second, lambda, minusOne); // first - lambda * second, in one pass
     }
 
     /// <summary>The formula as written: two explicit softmax maps, their difference, times the values.</summary>

@@ -46,7 +46,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var wide = ScaledDotProduct.IsHalf(x.dtype) ? x.to(ScalarType.Float32) : x;
         var normalised = wide * rsqrt(wide.pow(2).mean(new long[] { -1 }, keepdim: true) + Eps);
-        var scaledWeight = scale == 1.0 ? weight : weight * scale;
+        using var factor = scale.ToScalar(); // held so that it outlives the native call
+        var scaledWeight = scale == 1.0 ? weight : weight.mul(factor);
         return (normalised.to(x.dtype) * scaledWeight).MoveToOuterDisposeScope();
     }
 }
