@@ -99,27 +99,35 @@ public sealed class DiffAttention : CausalSelfAttention
         double scale = 1.0 / Math.Sqrt(d);
 
         Tensor attended = call.Fused
-            ? AttendFused(q, k, v, lambda, scale, call)
+            ? AttendFused(q, k, v, lambda, call)
             : AttendNaive(q, k, v, lambda, scale, call);
-        var normalised = subln.call(attended) * (1 - LambdaInit);
+        var normalised = subln.Forward(attended, scale: 1 - LambdaInit);
         return out_proj.call(normalised.transpose(1, 2).reshape(batch, time, 2 * heads * d));
     }
 
     /// <summary>
-    /// One SDPA call over 2*heads query heads of size 2d: map j of head h is the query <c>q_j</c> placed in half j of a
-    /// zero vector, so against the unsplit key <c>[k1 | k2]</c> it scores exactly <c>q_j . k_j</c>. Keys and values keep
-    /// one head size (2d), which keeps SDPA on its fast path.
+    /// Two SDPA calls, one per map, each with query heads of size 2d. The queries are <c>[q1 | q2]</c> as they come
+    /// (no copy); map j's keys hold <c>k_j</c> in half j and zeros in the other, so the score is exactly
+    /// <c>q_j . k_j</c>. Query, key and value heads then share one size (2d), which keeps LibTorch's CPU SDPA on its
+    /// flash path (it leaves it when the value head size differs). The keys carry a factor <c>sqrt(2)</c> that turns
+    /// SDPA's <c>1/sqrt(2d)</c> into the paper's <c>1/sqrt(d)</c>. The zero halves make the score products cost twice
+    /// their useful arithmetic: see docs/benchmarks.md.
     /// </summary>
-    private Tensor AttendFused(Tensor q, Tensor k, Tensor v, Tensor lambda, double scale, AttentionCall call)
+    private Tensor AttendFused(Tensor q, Tensor k, Tensor v, Tensor lambda, AttentionCall call)
     {
-        long batch = q.shape[0], time = q.shape[1];
+        long batch = q.shape[0], time = q.shape[1], keyTime = k.shape[2];
         int heads = NumHeads, d = headDim;
-        var placement = eye(2, dtype: q.dtype, device: q.device).view(2, 2, 1);
-        var placed = (q.view(batch, time, heads, 2, 1, d) * placement)
-            .reshape(batch, time, 2 * heads, 2 * d).transpose(1, 2);
-        var both = ScaledDotProduct.Fused(placed, k, v, scale, call.KeyMask)
-            .reshape(batch, heads, 2, time, 2 * d);
-        return both.select(2, 0) - lambda * both.select(2, 1);
+        var queries = q.view(batch, time, heads, 2 * d).transpose(1, 2);
+        // Scalars held in `using` stay alive through the native calls (TorchSharp's temporaries may be finalized mid-call).
+        using var rootTwo = Math.Sqrt(2).ToScalar();
+        using var minusOne = (-1).ToScalar();
+        var placement = eye(2, dtype: k.dtype, device: k.device).mul(rootTwo).view(1, 1, 2, 1, 2, 1);
+        var keys = (k.view(batch, NumKvHeads, 1, keyTime, 2, d) * placement).view(batch, NumKvHeads, 2, keyTime, 2 * d);
+        v = ScaledDotProduct.RepeatKv(v, heads); // once for both calls (a no-op without grouped KV heads)
+        double sdpaScale = 1.0 / Math.Sqrt(2 * d);
+        var first = ScaledDotProduct.Fused(queries, keys.select(2, 0), v, sdpaScale, call.KeyMask);
+        var second = ScaledDotProduct.Fused(queries, keys.select(2, 1), v, sdpaScale, call.KeyMask);
+        return addcmul(first, second, lambda, minusOne); // first - lambda * second, in one pass
     }
 
     /// <summary>The formula as written: two explicit softmax maps, their difference, times the values.</summary>

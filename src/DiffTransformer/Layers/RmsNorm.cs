@@ -33,13 +33,21 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public double Eps { get; }
 
     /// <summary>Normalises <c>[..., dim]</c>; returns the same shape and dtype.</summary>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, 1.0);
+
+    /// <summary>
+    /// As <see cref="forward"/>, times <paramref name="scale"/>: folding a constant factor into the weight saves a pass
+    /// over <paramref name="x"/>.
+    /// </summary>
+    internal Tensor Forward(Tensor x, double scale)
     {
         if (x.dim() < 1 || x.shape[^1] != Dim)
             throw new ArgumentException($"x must have last dimension {Dim}; got shape {Guard.Shape(x)}.", nameof(x));
         using var scope = NewDisposeScope();
         var wide = ScaledDotProduct.IsHalf(x.dtype) ? x.to(ScalarType.Float32) : x;
         var normalised = wide * rsqrt(wide.pow(2).mean(new long[] { -1 }, keepdim: true) + Eps);
-        return (normalised.to(x.dtype) * weight).MoveToOuterDisposeScope();
+        using var factor = scale.ToScalar(); // held so that it outlives the native call
+        var scaledWeight = scale == 1.0 ? weight : weight.mul(factor);
+        return (normalised.to(x.dtype) * scaledWeight).MoveToOuterDisposeScope();
     }
 }

@@ -1,0 +1,104 @@
+using System.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffTransformer.Benchmarks;
+
+/// <summary>
+/// Times every layer variant with both kernels at each length, side by side, and tabulates milliseconds and ratios to
+/// each variant's softmax baseline (same kernel, same round). A CUDA column appears when a GPU is present.
+/// </summary>
+public static class LayerSection
+{
+    /// <summary>Runs the section and returns its Markdown.</summary>
+    public static string Run(ReportOptions options, Action<string> log)
+    {
+        bool cudaPresent = cuda.is_available();
+        var results = new Dictionary<(LayerPass, long), (Timings Cpu, Timings? Cuda)>();
+        var parameters = new Dictionary<LayerVariant, long>();
+        foreach (long time in options.LayerTimes)
+        {
+            foreach (var pass in new[] { LayerPass.Forward, LayerPass.ForwardBackward })
+            {
+                log($"layers: time {time}, {Name(pass)}");
+                var cpu = Measure(options, time, pass, CPU, parameters, log);
+                var gpu = cudaPresent ? Measure(options, time, pass, CUDA, null, log) : null;
+                results[(pass, time)] = (cpu, gpu);
+            }
+        }
+
+        var text = new StringBuilder();
+        foreach (var pass in new[] { LayerPass.ForwardBackward, LayerPass.Forward })
+        {
+            text.AppendLine($"### {Name(pass)}, float32, batch 1, embed 512");
+            text.AppendLine();
+            text.Append("| time | layer | params | naive ms | fused ms | naive / baseline | fused / baseline | fused speed-up over naive |");
+            text.AppendLine(cudaPresent ? " CUDA fused ms | CUDA fused / baseline |" : "");
+            text.Append("|---:|---|---:|---:|---:|---:|---:|---:|");
+            text.AppendLine(cudaPresent ? "---:|---:|" : "");
+            foreach (long time in options.LayerTimes)
+            {
+                var (cpu, gpu) = results[(pass, time)];
+                foreach (var variant in LayerVariants.All)
+                {
+                    var baseline = LayerVariants.BaselineOf(variant);
+                    string Ratio(Timings t, AttentionKernel k) => baseline == variant
+                        ? "1 (baseline)"
+                        : $"{t.MedianRatio(Key(variant, k), Key(baseline, k)):F2}x";
+                    bool naive = cpu.Has(Key(variant, AttentionKernel.Naive));
+                    string fusedMs = $"{cpu.Median(Key(variant, AttentionKernel.Fused)):F1}";
+                    text.Append($"| {time} | {LayerVariants.Describe(variant)} | {parameters[variant]:N0} ");
+                    text.Append(naive ? $"| {cpu.Median(Key(variant, AttentionKernel.Naive)):F1} | {fusedMs} " : $"| (full run) | {fusedMs} ");
+                    text.Append(naive ? $"| {Ratio(cpu, AttentionKernel.Naive)} " : "| ");
+                    text.Append($"| {Ratio(cpu, AttentionKernel.Fused)} ");
+                    text.Append(naive ? $"| {cpu.Median(Key(variant, AttentionKernel.Naive)) / cpu.Median(Key(variant, AttentionKernel.Fused)):F2}x |" : "| |");
+                    if (gpu is not null)
+                        text.Append($" {gpu.Median(Key(variant, AttentionKernel.Fused)):F2} | {Ratio(gpu, AttentionKernel.Fused)} |");
+                    text.AppendLine();
+                }
+            }
+            text.AppendLine();
+        }
+        return text.ToString();
+    }
+
+    /// <summary>The key of one timed case.</summary>
+    public static string Key(LayerVariant variant, AttentionKernel kernel) => $"{variant}/{kernel}";
+
+    /// <summary>A pass's name in the report.</summary>
+    public static string Name(LayerPass pass) => pass == LayerPass.Forward ? "Forward (inference)" : "Forward + backward (training)";
+
+    /// <summary>
+    /// Times each kernel's cases interleaved among themselves: a naive case's large allocations would otherwise
+    /// disturb the fused case that follows it. Ratios compare cases of one kernel, measured in the same rounds.
+    /// </summary>
+    private static Timings Measure(ReportOptions options, long time, LayerPass pass, Device device,
+        Dictionary<LayerVariant, long>? parameters, Action<string> log)
+    {
+        var samples = new Dictionary<string, List<double>>();
+        foreach (var kernel in new[] { AttentionKernel.Fused, AttentionKernel.Naive })
+        {
+            if (kernel == AttentionKernel.Naive && (!options.TimesNaive(time) || device.type != DeviceType.CPU)) continue;
+            var workloads = new List<LayerWorkload>();
+            try
+            {
+                var cases = new List<TimedCase>();
+                foreach (var variant in LayerVariants.All)
+                {
+                    var workload = new LayerWorkload(variant, kernel, time, device: device);
+                    workloads.Add(workload);
+                    if (parameters is not null) parameters[variant] = workload.Parameters;
+                    cases.Add(new TimedCase(Key(variant, kernel), () => workload.Run(pass)));
+                }
+                var timings = InterleavedTimer.Measure(cases, options.WarmupRounds(time), options.TimedRounds(time),
+                    p => log($"  {device.type} {kernel} {p}"));
+                foreach (var c in cases) samples[c.Key] = timings.Samples(c.Key).ToList();
+            }
+            finally
+            {
+                foreach (var w in workloads) w.Dispose();
+            }
+        }
+        return new Timings(samples);
+    }
+}

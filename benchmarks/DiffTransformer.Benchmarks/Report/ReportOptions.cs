@@ -1,0 +1,98 @@
+namespace DiffTransformer.Benchmarks;
+
+/// <summary>Settings of the <c>report</c> command; <see cref="Parse"/> reads them from the command line.</summary>
+public sealed record ReportOptions
+{
+    /// <summary>Longer run: more rounds, more lengths, all variants in the memory section.</summary>
+    public bool Full { get; init; }
+
+    /// <summary>Where the Markdown report is written.</summary>
+    public string OutputPath { get; init; } = Path.Combine("artifacts", "benchmarks", "report.md");
+
+    /// <summary>Sections to run: any of <c>layers</c>, <c>training</c>, <c>memory</c>.</summary>
+    public IReadOnlySet<string> Sections { get; init; } = new HashSet<string> { "layers", "training", "memory" };
+
+    /// <summary>Naive runs whose time x time maps would need more than this are not started (they would not fit).</summary>
+    public double NaiveMemoryCapGiB { get; init; } = 6;
+
+    /// <summary>LibTorch intra-op threads; null keeps LibTorch's default (one per physical core).</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>Sequence lengths of the layer timing (default 256, 1024, 2048, 4096).</summary>
+    public long[] LayerTimes { get; init; } = { 256, 1024, 2048, 4096 };
+
+    /// <summary>Timed rounds per table; null for the defaults of <see cref="TimedRounds"/>.</summary>
+    public int? Rounds { get; init; }
+
+    /// <summary>
+    /// The short run times the naive kernel up to 2048 (at 4096 one naive training call takes seconds; the memory section
+    /// still runs it); the full run times both kernels at every length.
+    /// </summary>
+    public bool TimesNaive(long time) => Full || time <= 2048;
+
+    /// <summary>Rounds discarded before timing starts, for a given length.</summary>
+    public int WarmupRounds(long time) => time >= 2048 ? (Full ? 2 : 1) : (Full ? 3 : 2);
+
+    /// <summary>Timed rounds for a given length.</summary>
+    public int TimedRounds(long time) => Rounds ?? (time >= 4096 ? (Full ? 6 : 3) : time >= 2048 ? (Full ? 8 : 4) : (Full ? 10 : 5));
+
+    /// <summary>Usage text.</summary>
+    public const string Usage =
+        "report [--full] [--out PATH] [--sections layers,training,memory] [--naive-memory-cap-gib N] [--threads N]\n" +
+        "       [--layer-times 256,1024,...] [--rounds N]\n" +
+        "  Runs the side-by-side comparison (short by default, a few minutes) and writes a Markdown report.";
+
+    /// <summary>Parses the arguments that follow <c>report</c>.</summary>
+    /// <exception cref="ArgumentException">An unknown option or a bad value.</exception>
+    public static ReportOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new ReportOptions();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string Value() => i + 1 < args.Count
+                ? args[++i]
+                : throw new ArgumentException($"Option {args[i]} needs a value.\n{Usage}", nameof(args));
+            switch (args[i])
+            {
+                case "--full": options = options with { Full = true }; break;
+                case "--out": options = options with { OutputPath = Value() }; break;
+                case "--sections":
+                    var sections = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+                    var unknown = sections.Except(new[] { "layers", "training", "memory" }).ToList();
+                    if (unknown.Count > 0 || sections.Count == 0)
+                        throw new ArgumentException($"--sections takes layers, training, memory; got '{string.Join(",", sections)}'.", nameof(args));
+                    options = options with { Sections = sections };
+                    break;
+                case "--naive-memory-cap-gib":
+                    string text = Value();
+                    if (!double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out double cap) || !(cap > 0))
+                        throw new ArgumentException($"--naive-memory-cap-gib must be a positive number; got '{text}'.", nameof(args));
+                    options = options with { NaiveMemoryCapGiB = cap };
+                    break;
+                case "--layer-times":
+                    string list = Value();
+                    var times = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(t => long.TryParse(t, out long v) && v > 0 ? v : -1).ToArray();
+                    if (times.Length == 0 || times.Any(t => t < 0))
+                        throw new ArgumentException($"--layer-times takes positive integers separated by commas; got '{list}'.", nameof(args));
+                    options = options with { LayerTimes = times };
+                    break;
+                case "--rounds":
+                    string roundText = Value();
+                    if (!int.TryParse(roundText, out int rounds) || rounds < 1)
+                        throw new ArgumentException($"--rounds must be a positive integer; got '{roundText}'.", nameof(args));
+                    options = options with { Rounds = rounds };
+                    break;
+                case "--threads":
+                    string count = Value();
+                    if (!int.TryParse(count, out int threads) || threads < 1)
+                        throw new ArgumentException($"--threads must be a positive integer; got '{count}'.", nameof(args));
+                    options = options with { Threads = threads };
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown option '{args[i]}'.\n{Usage}", nameof(args));
+            }
+        }
+        return options;
+    }
+}
