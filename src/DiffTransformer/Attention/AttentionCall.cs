@@ -35,7 +35,7 @@ internal sealed class AttentionCall
         long cached = context?.Cache?.Length ?? 0;
         Tensor positions = context?.Positions is { } given
             ? CheckedPositions(given, batch, time, x.device)
-            : arange(cached, cached + time, dtype: ScalarType.Int64, device: x.device);
+            : ScalarMath.Range(cached, cached + time, 1, ScalarType.Int64, x.device);
         Tensor? keyMask = context?.KeyMask is { } mask ? CheckedKeyMask(mask, batch, cached + time, x.device) : null;
         var (cos, sin) = Rotary.Tables(positions, headDim, theta, x.dtype);
         bool capture = context?.MapsCaptured is not null;

@@ -81,7 +81,7 @@ public sealed class DiffAttention : CausalSelfAttention
         var wide = lambda_q1.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         var first = (lambda_q1.to(wide) * lambda_k1.to(wide)).sum().exp();
         var second = (lambda_q2.to(wide) * lambda_k2.to(wide)).sum().exp();
-        return (first - second + LambdaInit).to(dtype).MoveToOuterDisposeScope();
+        return (first - second).Plus(LambdaInit).to(dtype).MoveToOuterDisposeScope();
     }
 
     private protected override Tensor Attend(Tensor x, AttentionCall call)
@@ -123,7 +123,6 @@ public sealed class DiffAttention : CausalSelfAttention
         using var minusOne = (-1).ToScalar();
         var placement = eye(2, dtype: k.dtype, device: k.device).mul(rootTwo).view(1, 1, 2, 1, 2, 1);
         var keys = (k.view(batch, NumKvHeads, 1, keyTime, 2, d) * placement).view(batch, NumKvHeads, 2, keyTime, 2 * d);
-        v = ScaledDotProduct.RepeatKv(v, heads); // once for both calls (a no-op without grouped KV heads)
         double sdpaScale = 1.0 / Math.Sqrt(2 * d);
         var first = ScaledDotProduct.Fused(queries, keys.select(2, 0), v, sdpaScale, call.KeyMask);
         var second = ScaledDotProduct.Fused(queries, keys.select(2, 1), v, sdpaScale, call.KeyMask);

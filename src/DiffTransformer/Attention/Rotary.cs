@@ -17,8 +17,8 @@ internal static class Rotary
     public static (Tensor Cos, Tensor Sin) Tables(Tensor positions, int headDim, double theta, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var exponents = arange(0, headDim, 2, dtype: ScalarType.Float64, device: positions.device) / headDim;
-        var inverseFrequency = pow(theta, -exponents);
+        var exponents = ScalarMath.Range(0, headDim, 2, ScalarType.Float64, positions.device).DividedBy(headDim);
+        var inverseFrequency = ScalarMath.PowerOf(theta, -exponents);
         var angles = positions.to(ScalarType.Float64).unsqueeze(-1) * inverseFrequency;
         return (angles.cos().to(dtype).MoveToOuterDisposeScope(), angles.sin().to(dtype).MoveToOuterDisposeScope());
     }
@@ -36,7 +36,7 @@ internal static class Rotary
         var odd = pairs.select(-1, 1);
         var c = cos.unsqueeze(-2); // broadcast over heads
         var s = sin.unsqueeze(-2);
-        var rotated = stack(new[] { even * c - odd * s, even * s + odd * c }, dim: -1);
+        var rotated = stack(new[] { even * c - odd * s, (even * s).Plus(odd * c) }, dim: -1);
         return rotated.view(shape).MoveToOuterDisposeScope();
     }
 }

@@ -21,7 +21,7 @@ internal static class ScaledDotProduct
         long dk = q.shape[3];
         // SDPA always scales by 1/sqrt(Dk); fold any other scale into q.
         double correction = scale * Math.Sqrt(dk);
-        if (Math.Abs(correction - 1) > 1e-12) q = q * correction;
+        if (Math.Abs(correction - 1) > 1e-12) q = q.Times(correction);
         long tq = q.shape[2], tk = k.shape[2];
         if (tq < tk) return Cached(q, k, v, keyMask).MoveToOuterDisposeScope();
         k = RepeatKv(k, q.shape[1]);
@@ -60,9 +60,9 @@ internal static class ScaledDotProduct
     {
         using var scope = NewDisposeScope();
         k = RepeatKv(k, q.shape[1]);
-        var scores = matmul(q * scale, k.transpose(-1, -2));
+        var scores = matmul(q.Times(scale), k.transpose(-1, -2));
         var allowed = Allowed(q.shape[2], k.shape[2], keyMask, q.device);
-        scores = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity);
+        scores = scores.Filled(allowed.logical_not(), double.NegativeInfinity);
         var dtype = scores.dtype;
         var probabilities = IsHalf(dtype) ? scores.to(ScalarType.Float32).softmax(-1).to(dtype) : scores.softmax(-1);
         return probabilities.MoveToOuterDisposeScope();
@@ -93,8 +93,8 @@ internal static class ScaledDotProduct
     public static Tensor Allowed(long tq, long tk, Tensor? keyMask, Device device)
     {
         using var scope = NewDisposeScope();
-        var queryPosition = arange(tk - tq, tk, dtype: ScalarType.Int64, device: device).unsqueeze(-1);
-        var keyPosition = arange(0, tk, dtype: ScalarType.Int64, device: device).unsqueeze(0);
+        var queryPosition = ScalarMath.Range(tk - tq, tk, 1, ScalarType.Int64, device).unsqueeze(-1);
+        var keyPosition = ScalarMath.Range(0, tk, 1, ScalarType.Int64, device).unsqueeze(0);
         var allowed = keyPosition <= queryPosition;
         if (keyMask is not null)
         {

@@ -58,8 +58,8 @@ internal sealed class DecodingSession : IDisposable
             if (options.RepetitionPenalty != 1)
             {
                 var real = mask?.to(ScalarType.Int64) ?? ones_like(tokens);
-                seen = (zeros(new long[] { batch, model.Config.VocabSize }, ScalarType.Int64, device).scatter_add_(1, tokens, real) > 0)
-                    .DetachFromDisposeScope();
+                seen = zeros(new long[] { batch, model.Config.VocabSize }, ScalarType.Int64, device).scatter_add_(1, tokens, real)
+                    .Greater(0).DetachFromDisposeScope();
             }
             if (options.Samples && options.Seed is { } seed)
                 generator = new Generator(unchecked((ulong)seed), device);
@@ -94,13 +94,13 @@ internal sealed class DecodingSession : IDisposable
             var scores = logits.select(1, 0);
             if (ScaledDotProduct.IsHalf(scores.dtype)) scores = scores.to(ScalarType.Float32);
             if (stopTokens is not null && step < options.MinNewTokens)
-                scores = scores.index_fill(1, stopTokens, double.NegativeInfinity);
+                scores = scores.IndexFilled(1, stopTokens, double.NegativeInfinity);
             scores = LogitsProcessing.Process(scores, options, seen);
             var next = LogitsProcessing.Choose(scores, options.Samples, generator);
 
             var active = finished.logical_not();
             generated.select(1, step).copy_(next);
-            counts.add_(active.to(ScalarType.Int64));
+            counts.PlusInPlace(active.to(ScalarType.Int64));
             var stopped = stopTokens is null ? zeros_like(active) : next.isin(stopTokens).logical_and_(active);
             finished.logical_or_(stopped);
             seen?.scatter_(1, next.unsqueeze(1), ones(new long[] { batch, 1 }, ScalarType.Bool, seen.device));

@@ -22,7 +22,7 @@ public static class LogitsProcessing
         if (!(penalty > 0) || double.IsInfinity(penalty))
             throw new ArgumentOutOfRangeException(nameof(penalty), penalty, $"{nameof(penalty)} must be a finite number > 0; got {penalty}.");
         using var scope = NewDisposeScope();
-        var penalised = where(scores < 0, scores * penalty, scores / penalty);
+        var penalised = where(scores.Less(0), scores.Times(penalty), scores.DividedBy(penalty));
         return where(seen.to(ScalarType.Bool), penalised, scores).MoveToOuterDisposeScope();
     }
 
@@ -32,7 +32,7 @@ public static class LogitsProcessing
         CheckScores(scores);
         if (!(temperature > 0) || double.IsInfinity(temperature))
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, $"{nameof(temperature)} must be a finite number > 0; got {temperature}.");
-        return scores / temperature;
+        return scores.DividedBy(temperature);
     }
 
     /// <summary>
@@ -47,7 +47,7 @@ public static class LogitsProcessing
         using var scope = NewDisposeScope();
         int k = (int)Math.Min(topK, scores.shape[1]);
         var kth = scores.topk(k, dim: 1).values.narrow(1, k - 1, 1);
-        return scores.masked_fill(scores < kth, double.NegativeInfinity).MoveToOuterDisposeScope();
+        return scores.Filled(scores < kth, double.NegativeInfinity).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -62,10 +62,10 @@ public static class LogitsProcessing
         using var scope = NewDisposeScope();
         var (sorted, order) = scores.sort(dim: 1, descending: false);
         var cumulative = sorted.softmax(1).cumsum(1);
-        var removeSorted = cumulative <= 1 - topP;
-        removeSorted.narrow(1, scores.shape[1] - 1, 1).fill_(false); // the most likely token stays
+        var removeSorted = cumulative.AtMostMask(1 - topP);
+        removeSorted.narrow(1, scores.shape[1] - 1, 1).zero_(); // the most likely token stays
         var remove = removeSorted.scatter(1, order, removeSorted);
-        return scores.masked_fill(remove, double.NegativeInfinity).MoveToOuterDisposeScope();
+        return scores.Filled(remove, double.NegativeInfinity).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -46,7 +46,7 @@ public sealed class DiffTransformerBlock : nn.Module<Tensor, Tensor>
     {
         Guard.Hidden(x, attn.EmbedDim, nameof(x));
         using var scope = NewDisposeScope();
-        var h = x + attn.Forward(attn_norm.call(x), context);
-        return (h + ffn.call(ffn_norm.call(h))).MoveToOuterDisposeScope();
+        var h = x.Plus(attn.Forward(attn_norm.call(x), context));
+        return h.Plus(ffn.call(ffn_norm.call(h))).MoveToOuterDisposeScope();
     }
 }

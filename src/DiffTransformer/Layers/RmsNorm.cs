@@ -45,9 +45,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"x must have last dimension {Dim}; got shape {Guard.Shape(x)}.", nameof(x));
         using var scope = NewDisposeScope();
         var wide = ScaledDotProduct.IsHalf(x.dtype) ? x.to(ScalarType.Float32) : x;
-        var normalised = wide * rsqrt(wide.pow(2).mean(new long[] { -1 }, keepdim: true) + Eps);
-        using var factor = scale.ToScalar(); // held so that it outlives the native call
-        var scaledWeight = scale == 1.0 ? weight : weight.mul(factor);
+        var normalised = wide * rsqrt(wide.Power(2).mean(new long[] { -1 }, keepdim: true).Plus(Eps));
+        var scaledWeight = scale == 1.0 ? weight : weight.Times(scale);
         return (normalised.to(x.dtype) * scaledWeight).MoveToOuterDisposeScope();
     }
 }

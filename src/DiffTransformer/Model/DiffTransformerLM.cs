@@ -99,7 +99,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
             : paddingMask?.to(ScalarType.Bool).to(device);
         Tensor? positions = keyMask is null
             ? null
-            : (keyMask.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0).narrow(1, past, time);
+            : keyMask.to(ScalarType.Int64).cumsum(1).Minus(1).AtLeast(0).narrow(1, past, time);
 
         var hidden = embed_tokens.call(tokens.to(device));
         for (int i = 0; i < layers.Count; i++)
@@ -138,8 +138,8 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
         long vocab = logits.shape[2];
         using var scope = NewDisposeScope();
         var flatTargets = targets.reshape(-1).to(ScalarType.Int64);
-        var valid = flatTargets != ignoreIndex;
-        var outOfRange = valid & ((flatTargets < 0) | (flatTargets >= vocab));
+        var valid = flatTargets.NotEqual(ignoreIndex);
+        var outOfRange = valid & (flatTargets.Less(0) | flatTargets.AtLeastMask(vocab));
         if (outOfRange.any().item<bool>())
             throw new ArgumentException(
                 $"targets must lie in [0, {vocab}) or equal ignoreIndex {ignoreIndex}; found {flatTargets.masked_select(outOfRange)[0].item<long>()}.",

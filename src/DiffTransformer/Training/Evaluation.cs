@@ -44,11 +44,11 @@ public static class Evaluation
                 using (batch)
                 using (NewDisposeScope())
                 {
-                    var count = (batch.Targets != TrainingBatch.IgnoreIndex).sum();
+                    var count = batch.Targets.NotEqual(TrainingBatch.IgnoreIndex).sum();
                     var mean = model.Loss(batch.Inputs, batch.Targets, TrainingBatch.IgnoreIndex).to(ScalarType.Float64);
                     // A batch with no scored target has a NaN mean; it contributes nothing.
-                    lossSum.add_(where(count > 0, mean * count, zeros_like(mean)));
-                    countSum.add_(count);
+                    lossSum.PlusInPlace(where(count.Greater(0), mean * count, zeros_like(mean)));
+                    countSum.PlusInPlace(count);
                 }
                 if (++read == maxBatches) break;
             }

@@ -25,7 +25,7 @@ public static class GradientClipping
         var total = stack(gradients.Select(g => g.to(wide).norm()).ToArray()).norm();
         if (maxNorm is { } max)
         {
-            var factor = (max / (total + 1e-6)).clamp_max(1.0);
+            var factor = total.Plus(1e-6).reciprocal().Times(max).AtMost(1.0);
             using var noGrad = no_grad();
             foreach (var g in gradients) g.mul_(factor.to(g.dtype));
         }

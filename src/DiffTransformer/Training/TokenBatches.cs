@@ -101,7 +101,7 @@ public sealed class TokenBatches : ITrainingData, IDisposable
     {
         ArgumentNullException.ThrowIfNull(device);
         using var scope = NewDisposeScope();
-        var index = tensor(starts).unsqueeze(1) + arange(Time + 1, dtype: ScalarType.Int64);
+        var index = tensor(starts).unsqueeze(1).Plus(ScalarMath.Range(0, Time + 1, 1, ScalarType.Int64, CPU));
         var windows = tokens.take(index).to(device);
         return new TrainingBatch(windows.narrow(1, 0, Time).contiguous(), windows.narrow(1, 1, Time).contiguous());
     }

@@ -109,8 +109,8 @@ public sealed class Trainer : IDisposable
             using var batch = Data.GetTrainingBatch(CompletedSteps * accumulation + micro, device);
             using var microScope = NewDisposeScope();
             var loss = Model.Loss(batch.Inputs, batch.Targets, TrainingBatch.IgnoreIndex);
-            (accumulation == 1 ? loss : loss / accumulation).backward();
-            lossSum.add_(loss.detach().to(ScalarType.Float32));
+            (accumulation == 1 ? loss : loss.DividedBy(accumulation)).backward();
+            lossSum.PlusInPlace(loss.detach().to(ScalarType.Float32));
             tokens += batch.TokenCount;
         }
         masters?.CopyGradientsToMasters();
@@ -119,7 +119,7 @@ public sealed class Trainer : IDisposable
         Optimizer.step();
         masters?.CopyMastersToModel();
         Model.zero_grad();
-        var values = cat(new[] { lossSum / accumulation, norm.reshape(1).to(ScalarType.Float32) }).cpu().data<float>().ToArray();
+        var values = cat(new[] { lossSum.DividedBy(accumulation), norm.reshape(1).to(ScalarType.Float32) }).cpu().data<float>().ToArray();
 
         CompletedSteps++;
         Tokens += tokens;
