@@ -1,0 +1,125 @@
+using ScottPlot;
+
+namespace NeedleInAHaystack;
+
+/// <summary>The PNG pictures of a run (ScottPlot). Each method writes one file and returns its path.</summary>
+public static class Charts
+{
+    private static readonly Color[] Palette = { Colors.C0, Colors.C1, Colors.C2, Colors.C3, Colors.C4 };
+
+    /// <summary>Training loss (moving average over a twentieth of the run) and validation loss of every model.</summary>
+    public static string LossCurves(ExperimentResults results, string path)
+    {
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(2);
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
+        Plot training = multiplot.GetPlot(0), validation = multiplot.GetPlot(1);
+        int window = Math.Max(1, results.Options.Steps / 20);
+        for (int m = 0; m < results.Models.Count; m++)
+        {
+            var model = results.Models[m];
+            var smooth = MovingAverage(model.TrainingLoss, window);
+            var line = training.Add.ScatterLine(Enumerable.Range(1, smooth.Length).Select(s => (double)s).ToArray(), smooth, Palette[m]);
+            line.LegendText = model.Name;
+            line.LineWidth = 2;
+            var points = validation.Add.Scatter(model.Validation.Select(v => (double)v.Step).ToArray(), model.Validation.Select(v => v.Loss).ToArray(), Palette[m]);
+            points.LegendText = model.Name;
+            points.LineWidth = 2;
+        }
+        training.Title($"Training loss (moving average of {window} steps)");
+        validation.Title("Validation loss (answer token)");
+        foreach (var plot in new[] { training, validation })
+        {
+            plot.XLabel("step");
+            plot.YLabel("cross-entropy (nats)");
+            plot.ShowLegend(Alignment.UpperRight);
+        }
+        multiplot.SavePng(path, 1200, 450);
+        return path;
+    }
+
+    /// <summary>Final retrieval accuracy per depth bucket, one bar per model, with the overall accuracy in the legend.</summary>
+    public static string AccuracyByDepth(ExperimentResults results, string path)
+    {
+        using var plot = new Plot();
+        int models = results.Models.Count, buckets = results.Task.DepthBuckets;
+        double width = 0.8 / models;
+        for (int m = 0; m < models; m++)
+        {
+            var model = results.Models[m];
+            var bars = Enumerable.Range(0, buckets).Select(b => new Bar
+            {
+                Position = b + (m - (models - 1) / 2.0) * width,
+                Value = 100 * model.Final.AccuracyByDepth[b],
+                Size = width * 0.95,
+                FillColor = Palette[m],
+            }).ToArray();
+            plot.Add.Bars(bars).LegendText = $"{model.Name} ({100 * model.Final.Accuracy:F1}% overall)";
+        }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            Enumerable.Range(0, buckets).Select(b => (double)b).ToArray(), results.DepthLabels.ToArray());
+        plot.Axes.SetLimitsY(0, 115);
+        double chance = 100.0 / results.Task.ValueCount;
+        var line = plot.Add.HorizontalLine(chance, 1, Colors.Gray, LinePattern.Dashed);
+        line.LegendText = $"chance ({chance:F1}%)";
+        plot.Title($"Retrieval accuracy by depth of the queried needle ({results.Task.ValidationExamples} validation examples)");
+        plot.XLabel("depth of the needle in the context (0% = start, 100% = next to the query)");
+        plot.YLabel("accuracy (%)");
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.SavePng(path, 900, 500);
+        return path;
+    }
+
+    /// <summary>
+    /// One heatmap per model: the final query's effective attention (rows: layer and head; columns: the example's tokens),
+    /// on one colour scale, with the answer span framed.
+    /// </summary>
+    public static string AttentionHeatmaps(ExperimentResults results, string path)
+    {
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(results.Models.Count);
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Rows();
+        double max = results.Models.Max(m => m.Example.QueryRows.Max(r => r.Max()));
+        double min = Math.Min(0, results.Models.Min(m => m.Example.QueryRows.Min(r => r.Min())));
+        for (int m = 0; m < results.Models.Count; m++)
+        {
+            var model = results.Models[m];
+            var example = model.Example;
+            var plot = multiplot.GetPlot(m);
+            int rows = example.QueryRows.Length, time = example.TokenLabels.Count;
+            var grid = new double[rows, time];
+            for (int r = 0; r < rows; r++)
+                for (int t = 0; t < time; t++) grid[r, t] = example.QueryRows[r][t];
+            var heatmap = plot.Add.Heatmap(grid);
+            heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+            heatmap.ManualRange = new ScottPlot.Range(min, max);
+            heatmap.Extent = new CoordinateRect(-0.5, time - 0.5, rows - 0.5, -0.5);
+            plot.Add.ColorBar(heatmap);
+            var frame = plot.Add.Rectangle(example.AnswerSpan.Start - 0.5, example.AnswerSpan.End - 0.5, -0.5, rows - 0.5);
+            frame.FillStyle.Color = Colors.Transparent;
+            frame.LineStyle.Color = Colors.Red;
+            frame.LineStyle.Width = 2;
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+                Enumerable.Range(0, time).Select(t => (double)t).ToArray(), example.TokenLabels.ToArray());
+            plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+                Enumerable.Range(0, rows).Select(r => (double)r).ToArray(), example.RowLabels.ToArray());
+            plot.Axes.SetLimits(-0.5, time - 0.5, rows - 0.5, -0.5);
+            plot.Title($"{model.Name}: final query's attention (red: answer span), predicted {example.Predicted}, answer {example.Answer}");
+        }
+        multiplot.SavePng(path, 1400, 250 * results.Models.Count + 50);
+        return path;
+    }
+
+    private static double[] MovingAverage(IReadOnlyList<double> values, int window)
+    {
+        var result = new double[values.Count];
+        double sum = 0;
+        for (int i = 0; i < values.Count; i++)
+        {
+            sum += values[i];
+            if (i >= window) sum -= values[i - window];
+            result[i] = sum / Math.Min(i + 1, window);
+        }
+        return result;
+    }
+}
