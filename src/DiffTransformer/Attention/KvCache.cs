@@ -7,19 +7,19 @@ namespace DiffTransformer;
 /// Keys and values of one attention layer kept between decoding calls, in preallocated buffers that grow by doubling.
 /// Keys are stored after the rotary embedding. Shapes: keys <c>[batch, kvHeads, capacity, keyDim]</c>, values
 /// <c>[batch, kvHeads, capacity, valueDim]</c> (for V1, keyDim and valueDim are <c>2*headDim</c>: both sub-heads).
+/// The buffers take the batch size, dtype and device of the first keys appended after creation or <see cref="Reset"/>.
 /// The cache is for inference: what it stores is detached from autograd.
 /// </summary>
 public sealed class KvCacheLayer : IDisposable
 {
     Tensor? keys, values;
-    readonly long initialCapacity;
+    long minimumCapacity;
 
     /// <summary>Creates an empty cache whose buffers start with room for <paramref name="initialCapacity"/> positions.</summary>
     public KvCacheLayer(long initialCapacity = 256)
     {
-        if (initialCapacity < 1)
-            throw new ArgumentOutOfRangeException(nameof(initialCapacity), initialCapacity, $"{nameof(initialCapacity)} must be >= 1; got {initialCapacity}.");
-        this.initialCapacity = initialCapacity;
+        CheckPositions(initialCapacity, nameof(initialCapacity));
+        minimumCapacity = initialCapacity;
     }
 
     /// <summary>Number of cached positions.</summary>
@@ -28,23 +28,50 @@ public sealed class KvCacheLayer : IDisposable
     /// <summary>Positions the buffers hold before they must grow.</summary>
     public long Capacity => keys?.shape[2] ?? 0;
 
-    /// <summary>Forgets the cached positions but keeps the buffers for reuse.</summary>
+    /// <summary>Batch size of the cached positions; null while the cache is empty.</summary>
+    internal long? Batch => Length > 0 ? keys!.shape[0] : null;
+
+    /// <summary>Forgets the cached positions but keeps the buffers for reuse (with any batch size, dtype or device).</summary>
     public void Reset() => Length = 0;
+
+    /// <summary>
+    /// Makes room for at least <paramref name="positions"/> positions without further growth: the buffers are enlarged now
+    /// (keeping what is cached) or, if none are allocated yet, allocated at that size on the next append.
+    /// </summary>
+    public void EnsureCapacity(long positions)
+    {
+        CheckPositions(positions, nameof(positions));
+        minimumCapacity = Math.Max(minimumCapacity, positions);
+        if (keys is null || Capacity >= positions) return;
+        if (Length > 0) Grow(positions);
+        else Release();
+    }
+
+    /// <summary>Keeps the first <paramref name="length"/> cached positions and forgets the rest (0 &lt;= length &lt;= Length).</summary>
+    public void Crop(long length)
+    {
+        if (length < 0 || length > Length)
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"{nameof(length)} must lie in [0, {Length}] (the cached length); got {length}.");
+        Length = length;
+    }
 
     /// <summary>Appends keys <c>[B, Hk, T, Dk]</c> and values <c>[B, Hk, T, Dv]</c>; returns views of everything cached.</summary>
     internal (Tensor Keys, Tensor Values) Append(Tensor k, Tensor v)
     {
         long time = k.shape[2];
+        if (keys is not null && (!SameLayout(keys, k) || !SameLayout(values!, v)))
+        {
+            if (Length > 0)
+                throw new InvalidOperationException(
+                    $"The cache holds keys {Guard.Shape(keys)} ({keys.dtype}, {keys.device}) and values {Guard.Shape(values!)}; " +
+                    $"cannot append keys {Guard.Shape(k)} ({k.dtype}, {k.device}) and values {Guard.Shape(v)}. Call Reset() or use a new cache.");
+            Release(); // empty: take the new batch size, dtype or device
+        }
         if (keys is null || values is null)
         {
-            keys = Allocate(k, Math.Max(initialCapacity, time));
-            values = Allocate(v, Math.Max(initialCapacity, time));
-        }
-        else if (!SameLayout(keys, k) || !SameLayout(values, v))
-        {
-            throw new InvalidOperationException(
-                $"The cache holds keys {Guard.Shape(keys)} ({keys.dtype}, {keys.device}) and values {Guard.Shape(values)}; " +
-                $"cannot append keys {Guard.Shape(k)} ({k.dtype}, {k.device}) and values {Guard.Shape(v)}. Call Reset() or use a new cache.");
+            long capacity = Math.Max(minimumCapacity, time);
+            keys = Allocate(k, capacity);
+            values = Allocate(v, capacity);
         }
         if (Length + time > Capacity) Grow(Math.Max(2 * Capacity, Length + time));
         using (no_grad())
@@ -70,6 +97,13 @@ public sealed class KvCacheLayer : IDisposable
         oldValues.Dispose();
     }
 
+    void Release()
+    {
+        keys?.Dispose();
+        values?.Dispose();
+        keys = values = null;
+    }
+
     static Tensor Allocate(Tensor like, long capacity) =>
         empty(new[] { like.shape[0], like.shape[1], capacity, like.shape[3] }, like.dtype, like.device).DetachFromDisposeScope();
 
@@ -77,12 +111,16 @@ public sealed class KvCacheLayer : IDisposable
         buffer.shape[0] == t.shape[0] && buffer.shape[1] == t.shape[1] && buffer.shape[3] == t.shape[3] &&
         buffer.dtype == t.dtype && buffer.device_type == t.device_type && buffer.device_index == t.device_index;
 
+    static void CheckPositions(long positions, string name)
+    {
+        if (positions < 1)
+            throw new ArgumentOutOfRangeException(name, positions, $"{name} must be >= 1; got {positions}.");
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
-        keys?.Dispose();
-        values?.Dispose();
-        keys = values = null;
+        Release();
         Length = 0;
     }
 }

@@ -22,17 +22,34 @@ internal static class ScaledDotProduct
         // SDPA always scales by 1/sqrt(Dk); fold any other scale into q.
         double correction = scale * Math.Sqrt(dk);
         if (Math.Abs(correction - 1) > 1e-12) q = q * correction;
+        long tq = q.shape[2], tk = k.shape[2];
+        if (tq < tk) return Cached(q, k, v, keyMask).MoveToOuterDisposeScope();
         k = RepeatKv(k, q.shape[1]);
         v = RepeatKv(v, q.shape[1]);
-        long tq = q.shape[2], tk = k.shape[2];
-        Tensor result;
-        if (keyMask is null && tq == tk)
-            result = F.scaled_dot_product_attention(q, k, v, is_casual: true);
-        else if (keyMask is null && tq == 1)
-            result = F.scaled_dot_product_attention(q, k, v);
-        else
-            result = F.scaled_dot_product_attention(q, k, v, attn_mask: Allowed(tq, tk, keyMask, q.device));
+        Tensor result = keyMask is null
+            ? F.scaled_dot_product_attention(q, k, v, is_casual: true)
+            : F.scaled_dot_product_attention(q, k, v, attn_mask: Allowed(tq, tk, keyMask, q.device));
         return result.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Fused attention of queries that continue a cache (<c>Tq &lt; Tk</c>). The <c>Hq / Hk</c> query heads that share a
+    /// kv head are laid out along the query axis (<c>[B, Hk, rep * Tq, Dk]</c>), so the cached keys and values are read
+    /// in place: repeating them per query head would copy the whole cache on every decoding step.
+    /// </summary>
+    private static Tensor Cached(Tensor q, Tensor k, Tensor v, Tensor? keyMask)
+    {
+        long batch = q.shape[0], hq = q.shape[1], tq = q.shape[2], hk = k.shape[1], tk = k.shape[2];
+        long repeats = hq / hk;
+        var grouped = q.reshape(batch, hk, repeats * tq, q.shape[3]);
+        Tensor? mask = null;
+        if (tq > 1 || keyMask is not null)
+        {
+            var allowed = Allowed(tq, tk, keyMask, q.device); // [Tq, Tk] or [B, 1, Tq, Tk]
+            mask = allowed.dim() == 2 ? allowed.repeat(repeats, 1) : allowed.repeat(1, 1, repeats, 1);
+        }
+        var result = F.scaled_dot_product_attention(grouped, k, v, attn_mask: mask);
+        return result.reshape(batch, hq, tq, v.shape[3]);
     }
 
     /// <summary>

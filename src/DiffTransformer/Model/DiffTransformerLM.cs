@@ -64,11 +64,33 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
         long batch = tokens.shape[0], time = tokens.shape[1];
         if (paddingMask is not null && (paddingMask.dim() != 2 || paddingMask.shape[0] != batch || paddingMask.shape[1] != time))
             throw new ArgumentException($"paddingMask must have the shape of tokens [{batch}, {time}]; got {Guard.Shape(paddingMask)}.", nameof(paddingMask));
-        if (cache?.KeyMask is { } cachedMask && cachedMask.shape[0] != batch)
-            throw new ArgumentException($"tokens has batch {batch} but the cache holds batch {cachedMask.shape[0]}.", nameof(tokens));
+        if (cache?.Batch is { } cachedBatch && cachedBatch != batch)
+            throw new ArgumentException($"tokens has batch {batch} but the cache holds batch {cachedBatch}; call Reset() or use a new cache.", nameof(tokens));
+        return Run(tokens, cache, paddingMask, lastPositionOnly: false, mapsCaptured: null);
+    }
 
+    /// <summary>The device of the model's weights.</summary>
+    internal Device Device
+    {
+        get
+        {
+            using var weight = embed_tokens.weight!; // TorchSharp hands out a new wrapper on every access
+            return weight.device;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Forward"/> without its checks, for callers that validated the tokens once (generation feeds back its
+    /// own tokens: checking their range every step would cost a device-to-host copy per step). With
+    /// <paramref name="lastPositionOnly"/> the head runs on the last position only: logits <c>[batch, 1, vocab]</c>.
+    /// <paramref name="mapsCaptured"/> receives (layer, maps) and switches the call to the naive kernel.
+    /// </summary>
+    internal Tensor Run(Tensor tokens, KvCache? cache, Tensor? paddingMask, bool lastPositionOnly,
+        Action<int, AttentionMaps>? mapsCaptured)
+    {
         using var scope = NewDisposeScope();
-        var device = embed_tokens.weight!.device;
+        long batch = tokens.shape[0], time = tokens.shape[1];
+        var device = Device;
         long past = cache?.Length ?? 0;
         Tensor? keyMask = cache is not null
             ? cache.ExtendKeyMask(paddingMask?.to(device), batch, time, device)
@@ -80,9 +102,15 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
         var hidden = embed_tokens.call(tokens.to(device));
         for (int i = 0; i < layers.Count; i++)
         {
-            var context = new AttentionContext { Cache = cache?.Layers[i], Positions = positions, KeyMask = keyMask };
+            int layer = i;
+            var context = new AttentionContext
+            {
+                Cache = cache?.Layers[i], Positions = positions, KeyMask = keyMask,
+                MapsCaptured = mapsCaptured is null ? null : maps => mapsCaptured(layer, maps),
+            };
             hidden = layers[i].Forward(hidden, context);
         }
+        if (lastPositionOnly) hidden = hidden.narrow(1, time - 1, 1);
         return Head(norm.call(hidden)).MoveToOuterDisposeScope();
     }
 

@@ -30,13 +30,39 @@ public sealed class KvCache : IDisposable
     /// <summary>Bool <c>[batch, Length]</c>, false at padding positions; null while no padding has been seen.</summary>
     public Tensor? KeyMask => keyMask;
 
-    /// <summary>Forgets all cached positions, keeping the buffers.</summary>
+    /// <summary>Forgets all cached positions, keeping the buffers (the next call may use another batch size).</summary>
     public void Reset()
     {
         foreach (var layer in layers) layer.Reset();
         keyMask?.Dispose();
         keyMask = null;
     }
+
+    /// <summary>Makes room in every layer for <paramref name="positions"/> positions, so that decoding up to that length never regrows.</summary>
+    public void EnsureCapacity(long positions)
+    {
+        foreach (var layer in layers) layer.EnsureCapacity(positions);
+    }
+
+    /// <summary>
+    /// Keeps the first <paramref name="length"/> cached positions in every layer and forgets the rest, e.g. to retry the
+    /// last steps of a generation (0 &lt;= length &lt;= <see cref="Length"/>).
+    /// </summary>
+    public void Crop(long length)
+    {
+        if (length < 0 || length > Length)
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"{nameof(length)} must lie in [0, {Length}] (the cached length); got {length}.");
+        foreach (var layer in layers) layer.Crop(length);
+        if (keyMask is null) return;
+        Tensor? kept = null;
+        if (length > 0)
+            using (NewDisposeScope()) kept = keyMask.narrow(1, 0, length).clone().DetachFromDisposeScope();
+        keyMask.Dispose();
+        keyMask = kept;
+    }
+
+    /// <summary>Batch size of the cached positions; null while the cache is empty.</summary>
+    internal long? Batch => layers[0].Batch;
 
     /// <summary>
     /// Extends the key mask by this call's <paramref name="newMask"/> (<c>[batch, time]</c>; null means all real) and returns

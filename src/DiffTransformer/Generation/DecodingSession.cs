@@ -1,0 +1,192 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffTransformer;
+
+/// <summary>
+/// The state of one generation: the KV cache, what each row has produced, and the sampling state, all on the model's
+/// device. <see cref="Advance"/> runs the prompt in one call the first time, then feeds one token per row per call.
+/// Everything native is released by <see cref="Dispose"/> (a cache passed in by the caller is kept, not disposed).
+/// Each call is self-contained (own dispose scope and no-grad guard), so consecutive calls may run on different threads.
+/// </summary>
+internal sealed class DecodingSession : IDisposable
+{
+    readonly DiffTransformerLM model;
+    readonly GenerationOptions options;
+    readonly KvCache cache;
+    readonly bool ownsCache;
+    readonly Generator? generator;
+    readonly int batch;
+    readonly Tensor? stopTokens;   // int64 [stops]
+    readonly Tensor? seen;         // bool [batch, vocab]: tokens the repetition penalty applies to
+    readonly Tensor finished;      // bool [batch]
+    readonly Tensor generated;     // int64 [batch, MaxNewTokens]
+    readonly Tensor counts;        // int64 [batch]: tokens each row has taken
+    Tensor? prompt, promptMask;    // until the prefill
+    Tensor? last;                  // int64 [batch, 1]: the tokens chosen by the latest step
+    Tensor? record;                // int64 [3, batch]: latest tokens, which rows took them, which rows stopped on them
+    bool allFinished;
+
+    public DecodingSession(DiffTransformerLM model, PromptBatch prompts, GenerationOptions options, KvCache? cache)
+    {
+        this.model = model;
+        this.options = options;
+        batch = prompts.Rows.Length;
+        long positions = prompts.Time + options.MaxNewTokens - 1; // the last token is chosen but never fed
+        if (cache is null)
+        {
+            this.cache = model.CreateCache(positions);
+            ownsCache = true;
+        }
+        else
+        {
+            cache.Reset();
+            cache.EnsureCapacity(positions);
+            this.cache = cache;
+        }
+        var device = model.Device;
+        try
+        {
+            using var scope = NewDisposeScope();
+            var (tokens, mask) = prompts.ToTensors(device);
+            (prompt, promptMask) = (tokens, mask);
+            finished = zeros(batch, ScalarType.Bool, device).DetachFromDisposeScope();
+            counts = zeros(batch, ScalarType.Int64, device).DetachFromDisposeScope();
+            generated = zeros(new long[] { batch, options.MaxNewTokens }, ScalarType.Int64, device).DetachFromDisposeScope();
+            if (options.StopTokens.Count > 0)
+                stopTokens = tensor(options.StopTokens.ToArray()).to(device).DetachFromDisposeScope();
+            if (options.RepetitionPenalty != 1)
+            {
+                var real = mask?.to(ScalarType.Int64) ?? ones_like(tokens);
+                seen = (zeros(new long[] { batch, model.Config.VocabSize }, ScalarType.Int64, device).scatter_add_(1, tokens, real) > 0)
+                    .DetachFromDisposeScope();
+            }
+            if (options.Samples && options.Seed is { } seed)
+                generator = new Generator(unchecked((ulong)seed), device);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Tokens chosen per row so far (finished rows included).</summary>
+    public int Step { get; private set; }
+
+    /// <summary>True once every row has finished or <see cref="GenerationOptions.MaxNewTokens"/> steps were taken.</summary>
+    public bool Done => allFinished || Step >= options.MaxNewTokens;
+
+    /// <summary>Runs the model once (the whole prompt on the first call, then the latest tokens) and chooses the next token of every row.</summary>
+    public void Advance()
+    {
+        if (Done) throw new InvalidOperationException("The generation has finished.");
+        int step = Step;
+        Action<int, AttentionMaps>? maps = options.AttentionMapsCaptured is { } callback
+            ? (layer, m) => callback(step, layer, m)
+            : null;
+        using (no_grad())
+        using (NewDisposeScope())
+        {
+            var logits = step == 0
+                ? model.Run(prompt!, cache, promptMask, lastPositionOnly: true, maps)
+                : model.Run(last!, cache, null, lastPositionOnly: true, maps);
+            var scores = logits.select(1, 0);
+            if (ScaledDotProduct.IsHalf(scores.dtype)) scores = scores.to(ScalarType.Float32);
+            if (stopTokens is not null && step < options.MinNewTokens)
+                scores = scores.index_fill(1, stopTokens, double.NegativeInfinity);
+            scores = LogitsProcessing.Process(scores, options, seen);
+            var next = LogitsProcessing.Choose(scores, options.Samples, generator);
+
+            var active = finished.logical_not();
+            generated.select(1, step).copy_(next);
+            counts.add_(active.to(ScalarType.Int64));
+            var stopped = stopTokens is null ? zeros_like(active) : next.isin(stopTokens).logical_and_(active);
+            finished.logical_or_(stopped);
+            seen?.scatter_(1, next.unsqueeze(1), ones(new long[] { batch, 1 }, ScalarType.Bool, seen.device));
+
+            Replace(ref last, next.unsqueeze(1));
+            Replace(ref record, stack(new[] { next, active.to(ScalarType.Int64), stopped.to(ScalarType.Int64) }));
+        }
+        if (step == 0) DisposePrompt();
+        Step++;
+    }
+
+    /// <summary>
+    /// Checks whether every row has finished: one scalar device-to-host copy, made only when stop tokens exist
+    /// (without them every row runs to <see cref="GenerationOptions.MaxNewTokens"/>).
+    /// </summary>
+    public void CheckFinished()
+    {
+        if (stopTokens is null || allFinished) return;
+        using (NewDisposeScope()) allFinished = finished.all().item<bool>();
+    }
+
+    /// <summary>The tokens of the latest step, one per row still generating (one device-to-host copy).</summary>
+    public IReadOnlyList<GeneratedToken> ReadStep()
+    {
+        if (record is null) throw new InvalidOperationException("No step has been taken.");
+        long[] values;
+        using (NewDisposeScope()) values = record.cpu().data<long>().ToArray();
+        var tokens = new List<GeneratedToken>(batch);
+        bool anyGoesOn = false;
+        for (int row = 0; row < batch; row++)
+        {
+            if (values[batch + row] == 0) continue; // finished earlier
+            bool stopped = values[2 * batch + row] != 0;
+            FinishReason? reason = stopped ? FinishReason.StopToken : Step >= options.MaxNewTokens ? FinishReason.Length : null;
+            anyGoesOn |= reason is null;
+            tokens.Add(new GeneratedToken(row, Step - 1, values[row], reason)); // rows take one token per step until they finish
+        }
+        if (!anyGoesOn) allFinished = true;
+        return tokens;
+    }
+
+    /// <summary>Every row's tokens and finish reason (one device-to-host copy).</summary>
+    public IReadOnlyList<GeneratedSequence> Results()
+    {
+        long[] ids, taken;
+        bool[] stopped;
+        using (NewDisposeScope())
+        {
+            ids = generated.cpu().data<long>().ToArray();
+            taken = counts.cpu().data<long>().ToArray();
+            stopped = finished.cpu().data<bool>().ToArray();
+        }
+        var results = new GeneratedSequence[batch];
+        for (int row = 0; row < batch; row++)
+        {
+            var tokens = ids.AsSpan(row * options.MaxNewTokens, (int)taken[row]).ToArray();
+            results[row] = new GeneratedSequence(tokens, stopped[row] ? FinishReason.StopToken : FinishReason.Length);
+        }
+        return results;
+    }
+
+    static void Replace(ref Tensor? field, Tensor value)
+    {
+        field?.Dispose();
+        field = value.DetachFromDisposeScope();
+    }
+
+    void DisposePrompt()
+    {
+        prompt?.Dispose();
+        promptMask?.Dispose();
+        prompt = promptMask = null;
+    }
+
+    public void Dispose()
+    {
+        DisposePrompt();
+        last?.Dispose();
+        record?.Dispose();
+        stopTokens?.Dispose();
+        seen?.Dispose();
+        finished?.Dispose();
+        generated?.Dispose();
+        counts?.Dispose();
+        generator?.Dispose();
+        last = record = null;
+        if (ownsCache) cache.Dispose();
+    }
+}

@@ -1,0 +1,177 @@
+using System.Runtime.CompilerServices;
+using static TorchSharp.torch;
+
+namespace DiffTransformer;
+
+/// <summary>
+/// Text generation with a <see cref="DiffTransformerLM"/>: the prompts run through the model in one call (prefill) that
+/// fills a KV cache on the model's device, then each step feeds one token per row. Prompts of different lengths are
+/// left-padded into one batch; padding is masked and every row's positions start at its first real token, so each row
+/// computes what it would alone. Runs without gradients, in the model's dtype, with either attention kernel.
+/// Device-to-host copies: none per step for <c>Generate</c> without stop tokens; one boolean per step with stop tokens
+/// (to end early once every row has stopped); one <c>[3, batch]</c> read per step for the streams (the tokens).
+/// </summary>
+public static class GenerationExtensions
+{
+    /// <summary>Generates a continuation of one <paramref name="prompt"/> (token ids, at least one).</summary>
+    /// <param name="model">The language model.</param>
+    /// <param name="prompt">Token ids in <c>[0, VocabSize)</c>.</param>
+    /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
+    /// <param name="cache">
+    /// A cache to reuse (reset first, grown as needed, left holding the sequence without its last token, never disposed
+    /// here); null to use a private one that is disposed before returning.
+    /// </param>
+    /// <param name="cancellationToken">Checked before every step; cancellation throws <see cref="OperationCanceledException"/>.</param>
+    public static GeneratedSequence Generate(this DiffTransformerLM model, IReadOnlyList<long> prompt,
+        GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        return model.Generate(new[] { prompt }, options, cache, cancellationToken)[0];
+    }
+
+    /// <summary>
+    /// Generates continuations of a batch of <paramref name="prompts"/> in one call (left-padded internally). Returns one
+    /// <see cref="GeneratedSequence"/> per prompt, in order. Greedy results equal those of each prompt alone.
+    /// </summary>
+    /// <param name="model">The language model.</param>
+    /// <param name="prompts">One or more prompts of token ids; lengths may differ.</param>
+    /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
+    /// <param name="cache">As for the single-prompt overload.</param>
+    /// <param name="cancellationToken">Checked before every step.</param>
+    public static IReadOnlyList<GeneratedSequence> Generate(this DiffTransformerLM model, IReadOnlyList<IReadOnlyList<long>> prompts,
+        GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
+    {
+        options = CheckedOptions(model, options, cache);
+        var batch = PromptBatch.From(prompts, model.Config, options, nameof(prompts));
+        return Run(model, batch, options, cache, cancellationToken);
+    }
+
+    /// <summary>
+    /// Generates continuations of <paramref name="tokens"/> <c>[batch, time]</c> (integer ids), optionally left-padded as
+    /// described by <paramref name="paddingMask"/> <c>[batch, time]</c> (0 = padding, 1 = real; per row zeros then ones),
+    /// as Hugging Face's <c>input_ids</c> and <c>attention_mask</c>. The tokens are read to the host once.
+    /// </summary>
+    /// <param name="model">The language model.</param>
+    /// <param name="tokens">Prompt ids <c>[batch, time]</c>.</param>
+    /// <param name="paddingMask">Null when no row is padded.</param>
+    /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
+    /// <param name="cache">As for the single-prompt overload.</param>
+    /// <param name="cancellationToken">Checked before every step.</param>
+    public static IReadOnlyList<GeneratedSequence> Generate(this DiffTransformerLM model, Tensor tokens, Tensor? paddingMask,
+        GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
+    {
+        options = CheckedOptions(model, options, cache);
+        var batch = PromptBatch.From(tokens, paddingMask, model.Config, options);
+        return Run(model, batch, options, cache, cancellationToken);
+    }
+
+    /// <summary>
+    /// Streams the continuation of one prompt token by token, as each is chosen. The arguments are checked when this is
+    /// called; the model runs while the stream is enumerated, and stopping the enumeration early releases everything.
+    /// </summary>
+    /// <param name="model">The language model.</param>
+    /// <param name="prompt">Token ids in <c>[0, VocabSize)</c>.</param>
+    /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
+    /// <param name="cache">As for <see cref="Generate(DiffTransformerLM, IReadOnlyList{long}, GenerationOptions?, KvCache?, CancellationToken)"/>.</param>
+    /// <param name="cancellationToken">Checked before every step.</param>
+    public static IEnumerable<GeneratedToken> GenerateStream(this DiffTransformerLM model, IReadOnlyList<long> prompt,
+        GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        return model.GenerateStream(new[] { prompt }, options, cache, cancellationToken);
+    }
+
+    /// <summary>
+    /// Streams the continuations of a batch of prompts: each step yields one token for every row still generating (in
+    /// row order); a row's last token carries its <see cref="GeneratedToken.FinishReason"/>.
+    /// </summary>
+    /// <param name="model">The language model.</param>
+    /// <param name="prompts">One or more prompts of token ids; lengths may differ.</param>
+    /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
+    /// <param name="cache">As for the batch <c>Generate</c>.</param>
+    /// <param name="cancellationToken">Checked before every step.</param>
+    public static IEnumerable<GeneratedToken> GenerateStream(this DiffTransformerLM model, IReadOnlyList<IReadOnlyList<long>> prompts,
+        GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
+    {
+        options = CheckedOptions(model, options, cache);
+        var batch = PromptBatch.From(prompts, model.Config, options, nameof(prompts));
+        return Stream(model, batch, options, cache, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="GenerateStream(DiffTransformerLM, IReadOnlyList{long}, GenerationOptions?, KvCache?, CancellationToken)"/>,
+    /// with every model step run on the thread pool so that the awaiting thread stays free.
+    /// </summary>
+    /// <param name="model">The language model.</param>
+    /// <param name="prompt">Token ids in <c>[0, VocabSize)</c>.</param>
+    /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
+    /// <param name="cache">As for the single-prompt <c>Generate</c>.</param>
+    /// <param name="cancellationToken">Checked before every step (also combined with the enumerator's token).</param>
+    public static IAsyncEnumerable<GeneratedToken> GenerateStreamAsync(this DiffTransformerLM model, IReadOnlyList<long> prompt,
+        GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        return model.GenerateStreamAsync(new[] { prompt }, options, cache, cancellationToken);
+    }
+
+    /// <summary>The batch form of <see cref="GenerateStreamAsync(DiffTransformerLM, IReadOnlyList{long}, GenerationOptions?, KvCache?, CancellationToken)"/>.</summary>
+    /// <param name="model">The language model.</param>
+    /// <param name="prompts">One or more prompts of token ids; lengths may differ.</param>
+    /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
+    /// <param name="cache">As for the batch <c>Generate</c>.</param>
+    /// <param name="cancellationToken">Checked before every step (also combined with the enumerator's token).</param>
+    public static IAsyncEnumerable<GeneratedToken> GenerateStreamAsync(this DiffTransformerLM model, IReadOnlyList<IReadOnlyList<long>> prompts,
+        GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
+    {
+        options = CheckedOptions(model, options, cache);
+        var batch = PromptBatch.From(prompts, model.Config, options, nameof(prompts));
+        return StreamAsync(model, batch, options, cache, cancellationToken);
+    }
+
+    static GenerationOptions CheckedOptions(DiffTransformerLM model, GenerationOptions? options, KvCache? cache)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new GenerationOptions();
+        options.Validate(model.Config.VocabSize);
+        if (cache is not null && cache.Layers.Count != model.Config.NumLayers)
+            throw new ArgumentException($"cache must have {model.Config.NumLayers} layers (one per block); got {cache.Layers.Count}.", nameof(cache));
+        return options;
+    }
+
+    static IReadOnlyList<GeneratedSequence> Run(DiffTransformerLM model, PromptBatch batch, GenerationOptions options,
+        KvCache? cache, CancellationToken cancellationToken)
+    {
+        using var session = new DecodingSession(model, batch, options, cache);
+        while (!session.Done)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            session.Advance();
+            session.CheckFinished();
+        }
+        return session.Results();
+    }
+
+    static IEnumerable<GeneratedToken> Stream(DiffTransformerLM model, PromptBatch batch, GenerationOptions options,
+        KvCache? cache, CancellationToken cancellationToken)
+    {
+        using var session = new DecodingSession(model, batch, options, cache);
+        while (!session.Done)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            session.Advance();
+            foreach (var token in session.ReadStep()) yield return token;
+        }
+    }
+
+    static async IAsyncEnumerable<GeneratedToken> StreamAsync(DiffTransformerLM model, PromptBatch batch, GenerationOptions options,
+        KvCache? cache, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var session = new DecodingSession(model, batch, options, cache);
+        while (!session.Done)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var tokens = await Task.Run(() => { session.Advance(); return session.ReadStep(); }, cancellationToken).ConfigureAwait(false);
+            foreach (var token in tokens) yield return token;
+        }
+    }
+}
