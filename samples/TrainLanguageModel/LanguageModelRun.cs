@@ -1,4 +1,5 @@
 using DiffTransformer;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TrainLanguageModel;

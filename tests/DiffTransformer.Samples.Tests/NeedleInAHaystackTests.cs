@@ -84,7 +84,7 @@ public class NeedleInAHaystackTests
         using var directory = new TempDirectory();
         var options = Tiny(directory.Path);
         var reports = new List<RunProgress>();
-        var results = ExperimentRunner.Run(options, reports.Add);
+        var results = ExperimentRunner.Run(options, reports.Add, TestContext.Current.CancellationToken);
 
         Assert.Equal(3 * 6, reports.Count);
         Assert.Equal(new[] { "Diff V1", "Diff V2", "Softmax" }, results.Models.Select(m => m.Name));
@@ -109,14 +109,14 @@ public class NeedleInAHaystackTests
         Assert.Equal(3, report.Pictures.Count);
         foreach (var picture in report.Pictures) Png.AssertValid(picture);
 
-        var again = ExperimentRunner.Run(options);
+        var again = ExperimentRunner.Run(options, cancellationToken: TestContext.Current.CancellationToken);
         for (int m = 0; m < 3; m++)
         {
             Assert.Equal(results.Models[m].TrainingLoss, again.Models[m].TrainingLoss);   // bit for bit on the CPU
             Assert.Equal(results.Models[m].Final.Correct, again.Models[m].Final.Correct);
             Assert.Equal(results.Models[m].Final.Allocation, again.Models[m].Final.Allocation);
         }
-        var otherSeed = ExperimentRunner.Run(options with { Seed = 4, Steps = 1 });
+        var otherSeed = ExperimentRunner.Run(options with { Seed = 4, Steps = 1 }, cancellationToken: TestContext.Current.CancellationToken);
         Assert.NotEqual(results.Models[0].TrainingLoss[0], otherSeed.Models[0].TrainingLoss[0]);
     }
 }
