@@ -7,13 +7,16 @@ public static class Charts
 {
     private static readonly Color[] Palette = { Colors.C0, Colors.C1, Colors.C2, Colors.C3, Colors.C4 };
 
-    /// <summary>Training loss (moving average over a twentieth of the run) and validation loss of every model.</summary>
+    /// <summary>
+    /// Training loss (moving average over a twentieth of the run), validation loss and validation accuracy of every
+    /// model over the steps.
+    /// </summary>
     public static string LossCurves(ExperimentResults results, string path)
     {
         var multiplot = new Multiplot();
-        multiplot.AddPlots(2);
+        multiplot.AddPlots(3);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
-        Plot training = multiplot.GetPlot(0), validation = multiplot.GetPlot(1);
+        Plot training = multiplot.GetPlot(0), validation = multiplot.GetPlot(1), accuracy = multiplot.GetPlot(2);
         int window = Math.Max(1, results.Options.Steps / 20);
         for (int m = 0; m < results.Models.Count; m++)
         {
@@ -25,16 +28,24 @@ public static class Charts
             var points = validation.Add.Scatter(model.Validation.Select(v => (double)v.Step).ToArray(), model.Validation.Select(v => v.Loss).ToArray(), Palette[m]);
             points.LegendText = model.Name;
             points.LineWidth = 2;
+            var hits = accuracy.Add.Scatter(model.Validation.Select(v => (double)v.Step).ToArray(), model.Validation.Select(v => 100 * v.Accuracy).ToArray(), Palette[m]);
+            hits.LegendText = model.Name;
+            hits.LineWidth = 2;
         }
         training.Title($"Training loss (moving average of {window} steps)");
         validation.Title("Validation loss (answer token)");
+        accuracy.Title("Validation retrieval accuracy");
         foreach (var plot in new[] { training, validation })
         {
             plot.XLabel("step");
             plot.YLabel("cross-entropy (nats)");
             plot.ShowLegend(Alignment.UpperRight);
         }
-        multiplot.SavePng(path, 1200, 450);
+        accuracy.XLabel("step");
+        accuracy.YLabel("accuracy (%)");
+        accuracy.Axes.SetLimitsY(0, 105);
+        accuracy.ShowLegend(Alignment.LowerRight);
+        multiplot.SavePng(path, 1500, 450);
         return path;
     }
 

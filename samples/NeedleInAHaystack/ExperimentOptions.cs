@@ -33,6 +33,13 @@ public sealed record ExperimentOptions
     /// <summary>Needles per example (one queried).</summary>
     public int Needles { get; init; } = 3;
 
+    /// <summary>
+    /// Whether every key has its own value tokens (one-hop retrieval, learnable in a few hundred steps) or all keys share
+    /// them (two-hop retrieval through an induction circuit, which these tiny models did not learn within 900 steps in
+    /// our runs); see <see cref="DiffTransformer.NeedleTaskOptions.KeyedValues"/>.
+    /// </summary>
+    public bool KeyedValues { get; init; } = true;
+
     /// <summary>Examples per training batch.</summary>
     public int BatchSize { get; init; } = 32;
 

@@ -18,6 +18,7 @@ public static class ExperimentRunner
     {
         SequenceLength = options.SequenceLength,
         NeedleCount = options.Needles,
+        KeyedValues = options.KeyedValues,
         BatchSize = options.BatchSize,
         ValidationExamples = options.ValidationExamples,
         Seed = options.Seed,

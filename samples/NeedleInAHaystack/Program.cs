@@ -24,6 +24,8 @@ catch (ArgumentException error)
     return OptionsParser.UsageExitCode;
 }
 
+// Redirected output gets 80 columns by default, too narrow for the results table.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 150);
 AnsiConsole.MarkupLine($"[bold]Needle in a haystack:[/] Diff V1, Diff V2 and softmax, {options.Steps} steps each, seed {options.Seed}, {options.Device}.");
 ExperimentResults results = null!;
 AnsiConsole.Progress()
@@ -31,14 +33,15 @@ AnsiConsole.Progress()
     .Start(context =>
     {
         var bars = new Dictionary<int, ProgressTask>();
+        var accuracy = new Dictionary<int, string>();
         results = ExperimentRunner.Run(options, p =>
         {
             if (!bars.TryGetValue(p.Model, out var bar))
                 bars[p.Model] = bar = context.AddTask(p.Name, maxValue: p.TotalSteps);
             bar.Value = p.Step;
-            string validation = p.Validation is { } v ? $", val acc {100 * v.Accuracy:F0}%" : "";
-            if (p.Validation is not null || p.Step == 1)
-                bar.Description = Markup.Escape($"{p.Name,-8} loss {p.Loss:F2}{validation}");
+            if (p.Validation is { } v) accuracy[p.Model] = $", val acc {100 * v.Accuracy:F0}%";
+            if (p.Step % 10 == 0 || p.Step == p.TotalSteps || p.Validation is not null)
+                bar.Description = Markup.Escape($"{p.Name,-8} loss {p.Loss:F2}{accuracy.GetValueOrDefault(p.Model, "")}");
         });
     });
 

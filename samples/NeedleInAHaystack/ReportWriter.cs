@@ -17,9 +17,9 @@ public static class ReportWriter
 
     /// <summary>The column headers, in order.</summary>
     public static IReadOnlyList<string> Headers(ExperimentResults results) =>
-        new[] { "model", "parameters", "train loss", "val loss", "accuracy" }
-            .Concat(results.DepthLabels.Select(d => $"acc @ {d}"))
-            .Concat(new[] { "attn answer", "attn distractors", "tokens/s" })
+        new[] { "model", "params", "train loss", "val loss", "accuracy" }
+            .Concat(results.DepthLabels.Select(d => $"acc {d}"))
+            .Concat(new[] { "attn answer", "attn distract", "tokens/s" })
             .ToArray();
 
     /// <summary>One row of formatted cells per model.</summary>

@@ -11,7 +11,8 @@ namespace DiffTransformer;
 /// <see cref="TrainingBatch.IgnoreIndex"/>). The queried needle's depth is controlled: training examples draw a depth
 /// bucket uniformly, validation examples cycle through the buckets. Examples are a pure function of
 /// <c>(Seed, batch index, row)</c>, so batches can be produced in any order and runs resume exactly.
-/// Token ids: 0 BOS, 1 NEEDLE, 2 QUERY, then keys, values and fillers.
+/// Token ids: 0 BOS, 1 NEEDLE, 2 QUERY, then keys, values and fillers. <see cref="NeedleTaskOptions.KeyedValues"/> chooses
+/// between a two-hop task (shared values) and a one-hop task (values that name their key).
 /// </summary>
 public sealed class NeedleRetrievalTask : ITrainingData
 {
@@ -47,11 +48,19 @@ public sealed class NeedleRetrievalTask : ITrainingData
     /// <summary>The id of key <paramref name="index"/> (in <c>[0, KeyCount)</c>).</summary>
     public long KeyToken(int index) => 3 + CheckIndex(index, Options.KeyCount, nameof(index));
 
-    /// <summary>The id of value <paramref name="index"/> (in <c>[0, ValueCount)</c>).</summary>
-    public long ValueToken(int index) => 3 + Options.KeyCount + CheckIndex(index, Options.ValueCount, nameof(index));
+    /// <summary>
+    /// The id of value <paramref name="index"/> (in <c>[0, ValueCount)</c>) of key <paramref name="key"/> (in
+    /// <c>[0, KeyCount)</c>); without <see cref="NeedleTaskOptions.KeyedValues"/> the values are shared and the key only checked.
+    /// </summary>
+    public long ValueToken(int key, int index)
+    {
+        CheckIndex(key, Options.KeyCount, nameof(key));
+        CheckIndex(index, Options.ValueCount, nameof(index));
+        return 3 + Options.KeyCount + (Options.KeyedValues ? key * Options.ValueCount : 0) + index;
+    }
 
     /// <summary>The id of filler <paramref name="index"/> (in <c>[0, FillerCount)</c>).</summary>
-    public long FillerToken(int index) => 3 + Options.KeyCount + Options.ValueCount + CheckIndex(index, Options.FillerCount, nameof(index));
+    public long FillerToken(int index) => 3 + Options.KeyCount + Options.ValueTokenCount + CheckIndex(index, Options.FillerCount, nameof(index));
 
     /// <summary>The fixed validation examples (created on first use).</summary>
     public IReadOnlyList<NeedleExample> ValidationExamples => validation.Value;
@@ -105,18 +114,22 @@ public sealed class NeedleRetrievalTask : ITrainingData
         return new TrainingBatch(tensor(inputs, shape).to(device), tensor(targets, shape).to(device));
     }
 
-    /// <summary>A short printable name for token <paramref name="id"/>: BOS, N, Q, k0.., v0.., or "." for filler.</summary>
+    /// <summary>
+    /// A short printable name for token <paramref name="id"/>: BOS, N, Q, k0.., v0.. (keyed values: v{key}.{index}), or
+    /// "." for filler.
+    /// </summary>
     public string TokenLabel(long id)
     {
         if (id < 0 || id >= VocabSize)
             throw new ArgumentOutOfRangeException(nameof(id), id, $"id must lie in [0, {VocabSize}) (VocabSize); got {id}.");
-        long keys = 3 + Options.KeyCount, values = keys + Options.ValueCount;
+        long keys = 3 + Options.KeyCount, values = keys + Options.ValueTokenCount;
         return id switch
         {
             Bos => "BOS",
             NeedleMarker => "N",
             QueryMarker => "Q",
             _ when id < keys => $"k{id - 3}",
+            _ when id < values && Options.KeyedValues => $"v{(id - keys) / Options.ValueCount}.{(id - keys) % Options.ValueCount}",
             _ when id < values => $"v{id - keys}",
             _ => ".",
         };
@@ -145,7 +158,10 @@ public sealed class NeedleRetrievalTask : ITrainingData
         }
 
         var keys = random.Distinct(o.NeedleCount, o.KeyCount);
-        var values = random.Distinct(o.NeedleCount, o.ValueCount);
+        // Keyed values are distinct through their keys; shared ones are drawn distinct.
+        var values = o.KeyedValues
+            ? Enumerable.Range(0, o.NeedleCount).Select(_ => random.Below(o.ValueCount)).ToArray()
+            : random.Distinct(o.NeedleCount, o.ValueCount);
         var tokens = new long[o.SequenceLength];
         tokens[0] = Bos;
         for (int i = 0; i < context; i++) tokens[1 + i] = FillerToken(random.Below(o.FillerCount));
@@ -153,13 +169,13 @@ public sealed class NeedleRetrievalTask : ITrainingData
         {
             tokens[1 + starts[n]] = NeedleMarker;
             tokens[2 + starts[n]] = KeyToken(keys[n]);
-            tokens[3 + starts[n]] = ValueToken(values[n]);
+            tokens[3 + starts[n]] = ValueToken(keys[n], values[n]);
         }
         tokens[^2] = QueryMarker;
         tokens[^1] = KeyToken(keys[0]);
 
         var ordered = starts.Order().ToArray();
-        return new NeedleExample(tokens, ValueToken(values[0]), new TokenSpan(1 + queriedStart, 3), new TokenSpan(1, context),
+        return new NeedleExample(tokens, ValueToken(keys[0], values[0]), new TokenSpan(1 + queriedStart, 3), new TokenSpan(1, context),
             ordered.Select(s => 1 + s).ToArray(), Array.IndexOf(ordered, queriedStart), (double)queriedStart / lastStart, bucket);
     }
 

@@ -18,8 +18,20 @@ public sealed record NeedleTaskOptions
     /// <summary>Distinct key tokens (the keys of one example are distinct).</summary>
     public int KeyCount { get; init; } = 16;
 
-    /// <summary>Distinct value tokens (the values of one example are distinct, so a distractor's value is always wrong).</summary>
+    /// <summary>
+    /// Values per key when <see cref="KeyedValues"/>, otherwise distinct value tokens shared by all keys. The values of
+    /// one example are distinct either way, so a distractor's value is always wrong.
+    /// </summary>
     public int ValueCount { get; init; } = 16;
+
+    /// <summary>
+    /// False (the default): all keys share the <see cref="ValueCount"/> value tokens, so only the position after the key
+    /// says which value belongs to it, and retrieval needs two attention hops (an induction circuit: one layer copies
+    /// the key into the value's position, the next matches the query against it). True: every key has its own
+    /// <see cref="ValueCount"/> value tokens (<c>KeyCount * ValueCount</c> in all), so the value token itself names its
+    /// key and retrieval is one content match, which tiny models learn in a few hundred steps.
+    /// </summary>
+    public bool KeyedValues { get; init; }
 
     /// <summary>Distinct filler tokens that make up the distractor context.</summary>
     public int FillerCount { get; init; } = 28;
@@ -43,7 +55,10 @@ public sealed record NeedleTaskOptions
     public int ContextLength => SequenceLength - 3;
 
     /// <summary>Vocabulary of the task: BOS, NEEDLE and QUERY markers, keys, values and fillers.</summary>
-    public int VocabSize => 3 + KeyCount + ValueCount + FillerCount;
+    public int VocabSize => 3 + KeyCount + ValueTokenCount + FillerCount;
+
+    /// <summary>Value tokens in the vocabulary: <c>KeyCount * ValueCount</c> with <see cref="KeyedValues"/>, else <see cref="ValueCount"/>.</summary>
+    public int ValueTokenCount => KeyedValues ? KeyCount * ValueCount : ValueCount;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option that breaks its rule.</summary>
     public void Validate()
@@ -55,7 +70,8 @@ public sealed record NeedleTaskOptions
         Guard.Positive(DepthBuckets, nameof(DepthBuckets));
         if (KeyCount < NeedleCount)
             throw new ArgumentOutOfRangeException(nameof(KeyCount), KeyCount, $"KeyCount must be at least NeedleCount ({NeedleCount}) so that keys are distinct; got {KeyCount}.");
-        if (ValueCount < NeedleCount)
+        if (KeyedValues) Guard.Positive(ValueCount, nameof(ValueCount));
+        else if (ValueCount < NeedleCount)
             throw new ArgumentOutOfRangeException(nameof(ValueCount), ValueCount, $"ValueCount must be at least NeedleCount ({NeedleCount}) so that values are distinct; got {ValueCount}.");
         // Each placed needle blocks at most 5 start positions, so 5 per needle always leaves room for the next one.
         int minimum = 3 + 5 * NeedleCount;

@@ -106,10 +106,31 @@ public class NeedleRetrievalTaskTests
         Assert.Equal("N", task.TokenLabel(NeedleRetrievalTask.NeedleMarker));
         Assert.Equal("Q", task.TokenLabel(NeedleRetrievalTask.QueryMarker));
         Assert.Equal("k5", task.TokenLabel(task.KeyToken(5)));
-        Assert.Equal("v15", task.TokenLabel(task.ValueToken(15)));
+        Assert.Equal("v15", task.TokenLabel(task.ValueToken(3, 15)));
+        Assert.Equal(task.ValueToken(0, 15), task.ValueToken(3, 15)); // shared values
         Assert.Equal(".", task.TokenLabel(task.FillerToken(0)));
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => task.TokenLabel(task.VocabSize));
         Assert.Contains("63", error.Message);
+    }
+
+    [Fact]
+    public void KeyedValuesNameTheirKey()
+    {
+        var task = new NeedleRetrievalTask(Small with { KeyedValues = true, KeyCount = 5, ValueCount = 4 });
+        Assert.Equal(3 + 5 + 20 + Small.FillerCount, task.VocabSize);
+        Assert.Equal("v2.3", task.TokenLabel(task.ValueToken(2, 3)));
+        Assert.Equal(3 + 5 + 2 * 4 + 3, task.ValueToken(2, 3));
+        Assert.Equal(".", task.TokenLabel(task.FillerToken(0)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => task.ValueToken(5, 0));
+        foreach (var e in task.ValidationExamples.Concat(task.TrainingExamples(0)))
+            foreach (int start in e.NeedleStarts)
+            {
+                int key = (int)(e.Tokens[start + 1] - 3);
+                long value = e.Tokens[start + 2];
+                Assert.InRange(value, task.ValueToken(key, 0), task.ValueToken(key, 3)); // the value belongs to its needle's key
+            }
+        // One value per key is enough here: keys are distinct, so values are too.
+        Assert.NotNull(new NeedleRetrievalTask(Small with { KeyedValues = true, ValueCount = 1 }).TrainingExamples(0));
     }
 
     [Theory]
