@@ -70,9 +70,9 @@ public static class Charts
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             Enumerable.Range(0, buckets).Select(b => (double)b).ToArray(), results.DepthLabels.ToArray());
         plot.Axes.SetLimitsY(0, 115);
-        double chance = 100.0 / results.Task.ValueCount;
-        var line = plot.Add.HorizontalLine(chance, 1, Colors.Gray, LinePattern.Dashed);
-        line.LegendText = $"chance ({chance:F1}%)";
+        double guess = 100 * results.GuessAccuracy;
+        var line = plot.Add.HorizontalLine(guess, 1, Colors.Gray, LinePattern.Dashed);
+        line.LegendText = $"{results.GuessDescription} ({guess:F1}%)";
         plot.Title($"Retrieval accuracy by depth of the queried needle ({results.Task.ValidationExamples} validation examples)");
         plot.XLabel("depth of the needle in the context (0% = start, 100% = next to the query)");
         plot.YLabel("accuracy (%)");

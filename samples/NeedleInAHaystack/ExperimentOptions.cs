@@ -4,7 +4,7 @@ namespace NeedleInAHaystack;
 public sealed record ExperimentOptions
 {
     /// <summary>Optimizer steps per model.</summary>
-    public int Steps { get; init; } = 600;
+    public int Steps { get; init; } = 400;
 
     /// <summary>Seed of the data and of every model's initial weights.</summary>
     public long Seed { get; init; } = 1;
@@ -28,10 +28,10 @@ public sealed record ExperimentOptions
     public int DiffHeads { get; init; } = 2;
 
     /// <summary>Input tokens per example.</summary>
-    public int SequenceLength { get; init; } = 48;
+    public int SequenceLength { get; init; } = 64;
 
     /// <summary>Needles per example (one queried).</summary>
-    public int Needles { get; init; } = 3;
+    public int Needles { get; init; } = 6;
 
     /// <summary>
     /// Whether every key has its own value tokens (one-hop retrieval, learnable in a few hundred steps) or all keys share

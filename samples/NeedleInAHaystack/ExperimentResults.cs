@@ -43,6 +43,14 @@ public sealed record ModelResult(
 /// <param name="Elapsed">Wall time of the whole run.</param>
 public sealed record ExperimentResults(ExperimentOptions Options, NeedleTaskOptions Task, IReadOnlyList<ModelResult> Models, TimeSpan Elapsed)
 {
+    /// <summary>Accuracy of guessing uniformly among the values the answer can be (the queried key's own values when keyed).</summary>
+    public double GuessAccuracy => 1.0 / Task.ValueCount;
+
+    /// <summary>What <see cref="GuessAccuracy"/> means, in words.</summary>
+    public string GuessDescription => Task.KeyedValues
+        ? $"guessing among the queried key's {Task.ValueCount} values"
+        : $"guessing among the {Task.ValueCount} values";
+
     /// <summary>A label per depth bucket, such as "0-25%".</summary>
     public IReadOnlyList<string> DepthLabels => Enumerable.Range(0, Task.DepthBuckets)
         .Select(b => $"{100 * b / Task.DepthBuckets}-{100 * (b + 1) / Task.DepthBuckets}%").ToArray();

@@ -68,7 +68,7 @@ public static class ReportWriter
         text.AppendLine(FormattableString.Invariant(
             $"Settings: {o.Steps} steps, seed {o.Seed}, device {o.Device}, {o.Threads} thread(s), batch {t.BatchSize}, sequence {t.SequenceLength} tokens, ") +
             FormattableString.Invariant(
-            $"{t.NeedleCount} needles, {t.KeyCount} keys, {t.ValueCount} values, {t.FillerCount} filler tokens, {t.ValidationExamples} validation examples, ") +
+            $"{t.NeedleCount} needles, {t.KeyCount} keys, {t.ValueCount} values{(t.KeyedValues ? " per key" : " shared by all keys")}, {t.FillerCount} filler tokens, {t.ValidationExamples} validation examples, ") +
             FormattableString.Invariant($"embed {o.EmbedDim}, {o.Layers} layers, peak learning rate {o.LearningRate}; run time {results.Elapsed.TotalSeconds:F0} s."));
         foreach (var m in results.Models)
             text.AppendLine(FormattableString.Invariant(
@@ -94,7 +94,7 @@ public static class ReportWriter
 
     private static string Caption(ExperimentResults results) =>
         $"train loss: mean of the last tenth of the steps; val loss and accuracy: {results.Task.ValidationExamples} held-out examples " +
-        $"(chance {100.0 / results.Task.ValueCount:F2}%); attn: share of the final query's attention on the answer needle and on the " +
+        $"({results.GuessDescription}: {100 * results.GuessAccuracy:F2}%); attn: share of the final query's attention on the answer needle and on the " +
         "rest of the context, averaged over layers and heads (differential models: the effective map A1 - lambda A2).";
 
     private static int HeadSize(ModelResult m) => m.Config.Attention switch

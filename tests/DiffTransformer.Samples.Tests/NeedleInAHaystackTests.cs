@@ -12,6 +12,7 @@ public class NeedleInAHaystackTests
         EvaluationInterval = 3,
         EmbedDim = 16,
         SequenceLength = 24,
+        Needles = 3,
         BatchSize = 8,
         ValidationExamples = 16,
         OutputDirectory = output,
@@ -23,9 +24,9 @@ public class NeedleInAHaystackTests
     {
         var defaults = OptionsParser.Parse(Array.Empty<string>());
         Assert.Equal(new ExperimentOptions(), defaults.Options);
-        var parsed = OptionsParser.Parse(new[] { "--steps", "40", "--seed", "-5", "--device", "CUDA", "--out", "dir", "--threads", "2" });
+        var parsed = OptionsParser.Parse(new[] { "--steps", "40", "--seed", "-5", "--device", "CUDA", "--out", "dir", "--threads", "2", "--shared-values" });
         Assert.Null(parsed.Error);
-        Assert.Equal(new ExperimentOptions { Steps = 40, Seed = -5, Device = "cuda", OutputDirectory = "dir", Threads = 2, EvaluationInterval = 40 }, parsed.Options);
+        Assert.Equal(new ExperimentOptions { Steps = 40, Seed = -5, Device = "cuda", OutputDirectory = "dir", Threads = 2, EvaluationInterval = 40, KeyedValues = false }, parsed.Options);
         Assert.True(OptionsParser.Parse(new[] { "--steps", "3", "--help" }).ShowHelp);
     }
 
