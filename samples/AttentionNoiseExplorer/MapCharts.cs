@@ -43,13 +43,14 @@ public static class MapCharts
         var heatmap = plot.Add.Heatmap(map);
         // A diverging scale centred on zero shows the negative weights differential maps can have.
         double limit = Math.Max(1e-9, map.Cast<double>().Max(Math.Abs));
-        heatmap.Colormap = new ScottPlot.Colormaps.MellowRainbow();
+        heatmap.Colormap = new ScottPlot.Colormaps.Balance();
         heatmap.ManualRange = new ScottPlot.Range(-limit, limit);
-        heatmap.Extent = new CoordinateRect(-0.5, time - 0.5, time - 0.5, -0.5);
+        heatmap.Extent = new CoordinateRect(-0.5, time - 0.5, -0.5, time - 0.5);
         plot.Add.ColorBar(heatmap);
         Ticks(plot.Axes.Bottom, labels);
         Ticks(plot.Axes.Left, labels);
-        plot.Axes.SetLimits(-0.5, time - 0.5, time - 0.5, -0.5);
+        plot.Axes.SetLimits(-0.5, time - 0.5, -0.5, time - 0.5);
+        plot.Axes.InvertY();
         plot.Title(title, 12);
         plot.XLabel("key", 11);
         plot.YLabel("query", 11);

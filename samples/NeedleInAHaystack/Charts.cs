@@ -104,7 +104,7 @@ public static class Charts
             var heatmap = plot.Add.Heatmap(grid);
             heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
             heatmap.ManualRange = new ScottPlot.Range(min, max);
-            heatmap.Extent = new CoordinateRect(-0.5, time - 0.5, rows - 0.5, -0.5);
+            heatmap.Extent = new CoordinateRect(-0.5, time - 0.5, -0.5, rows - 0.5);
             plot.Add.ColorBar(heatmap);
             var frame = plot.Add.Rectangle(example.AnswerSpan.Start - 0.5, example.AnswerSpan.End - 0.5, -0.5, rows - 0.5);
             frame.FillStyle.Color = Colors.Transparent;
@@ -114,7 +114,8 @@ public static class Charts
                 Enumerable.Range(0, time).Select(t => (double)t).ToArray(), example.TokenLabels.ToArray());
             plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
                 Enumerable.Range(0, rows).Select(r => (double)r).ToArray(), example.RowLabels.ToArray());
-            plot.Axes.SetLimits(-0.5, time - 0.5, rows - 0.5, -0.5);
+            plot.Axes.SetLimits(-0.5, time - 0.5, -0.5, rows - 0.5);
+            plot.Axes.InvertY(); // first layer and head at the top
             plot.Title($"{model.Name}: final query's attention (red: answer span), predicted {example.Predicted}, answer {example.Answer}");
         }
         multiplot.SavePng(path, 1400, 250 * results.Models.Count + 50);

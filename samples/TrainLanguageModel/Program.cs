@@ -23,6 +23,8 @@ catch (ArgumentException error)
     return OptionsParser.UsageExitCode;
 }
 
+// Redirected output gets 80 columns by default, too narrow for the table.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 120);
 if (options.DataPath is null)
     AnsiConsole.MarkupLine("[yellow]No --data file given: training on a corpus this sample generates itself (simple English-like sentences).[/]");
 LanguageModelResult result;
