@@ -69,15 +69,15 @@ public static class Charts
         }
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             Enumerable.Range(0, buckets).Select(b => (double)b).ToArray(), results.DepthLabels.ToArray());
-        plot.Axes.SetLimitsY(0, 115);
+        plot.Axes.SetLimitsY(0, 105);
         double guess = 100 * results.GuessAccuracy;
         var line = plot.Add.HorizontalLine(guess, 1, Colors.Gray, LinePattern.Dashed);
         line.LegendText = $"{results.GuessDescription} ({guess:F1}%)";
         plot.Title($"Retrieval accuracy by depth of the queried needle ({results.Task.ValidationExamples} validation examples)");
         plot.XLabel("depth of the needle in the context (0% = start, 100% = next to the query)");
         plot.YLabel("accuracy (%)");
-        plot.ShowLegend(Alignment.UpperRight);
-        plot.SavePng(path, 900, 500);
+        plot.ShowLegend(Edge.Right); // outside: the bars reach the top
+        plot.SavePng(path, 1200, 500);
         return path;
     }
 
@@ -90,8 +90,8 @@ public static class Charts
         var multiplot = new Multiplot();
         multiplot.AddPlots(results.Models.Count);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Rows();
-        double max = results.Models.Max(m => m.Example.QueryRows.Max(r => r.Max()));
-        double min = Math.Min(0, results.Models.Min(m => m.Example.QueryRows.Min(r => r.Min())));
+        // One symmetric scale for all models: white is zero, red positive, blue negative (differential maps can be).
+        double limit = results.Models.Max(m => m.Example.QueryRows.Max(r => r.Max(Math.Abs)));
         for (int m = 0; m < results.Models.Count; m++)
         {
             var model = results.Models[m];
@@ -102,23 +102,27 @@ public static class Charts
             for (int r = 0; r < rows; r++)
                 for (int t = 0; t < time; t++) grid[r, t] = example.QueryRows[r][t];
             var heatmap = plot.Add.Heatmap(grid);
-            heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
-            heatmap.ManualRange = new ScottPlot.Range(min, max);
+            heatmap.Colormap = new ScottPlot.Colormaps.Balance();
+            heatmap.ManualRange = new ScottPlot.Range(-limit, limit);
             heatmap.Extent = new CoordinateRect(-0.5, time - 0.5, -0.5, rows - 0.5);
             plot.Add.ColorBar(heatmap);
             var frame = plot.Add.Rectangle(example.AnswerSpan.Start - 0.5, example.AnswerSpan.End - 0.5, -0.5, rows - 0.5);
             frame.FillStyle.Color = Colors.Transparent;
-            frame.LineStyle.Color = Colors.Red;
+            frame.LineStyle.Color = Colors.Black;
             frame.LineStyle.Width = 2;
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
                 Enumerable.Range(0, time).Select(t => (double)t).ToArray(), example.TokenLabels.ToArray());
+            plot.Axes.Bottom.TickLabelStyle.Rotation = -90;       // 64 labels fit only upright
+            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+            plot.Axes.Bottom.TickLabelStyle.FontSize = 10;
+            plot.Axes.Bottom.MinimumSize = 55;                     // room for the upright labels
             plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
                 Enumerable.Range(0, rows).Select(r => (double)r).ToArray(), example.RowLabels.ToArray());
             plot.Axes.SetLimits(-0.5, time - 0.5, -0.5, rows - 0.5);
             plot.Axes.InvertY(); // first layer and head at the top
-            plot.Title($"{model.Name}: final query's attention (red: answer span), predicted {example.Predicted}, answer {example.Answer}");
+            plot.Title($"{model.Name}: final query's attention (framed: answer span), predicted {example.Predicted}, answer {example.Answer}");
         }
-        multiplot.SavePng(path, 1400, 250 * results.Models.Count + 50);
+        multiplot.SavePng(path, 1400, 300 * results.Models.Count + 50);
         return path;
     }
 

@@ -19,7 +19,7 @@ public static class ReportWriter
     public static IReadOnlyList<string> Headers(ExperimentResults results) =>
         new[] { "model", "params", "train loss", "val loss", "accuracy" }
             .Concat(results.DepthLabels.Select(d => $"acc {d}"))
-            .Concat(new[] { "attn answer", "attn distract", "tokens/s" })
+            .Concat(new[] { "attn answer", "attn distract", "attn total", "tokens/s" })
             .ToArray();
 
     /// <summary>One row of formatted cells per model.</summary>
@@ -37,6 +37,7 @@ public static class ReportWriter
         {
             m.Final.Allocation.Answer.ToString("F3", Invariant),
             m.Final.Allocation.Distractors.ToString("F3", Invariant),
+            m.Final.Allocation.Total.ToString("F3", Invariant),
             m.TokensPerSecond.ToString("N0", Invariant),
         }).ToArray()).ToArray();
 
@@ -95,7 +96,7 @@ public static class ReportWriter
     private static string Caption(ExperimentResults results) =>
         $"train loss: mean of the last tenth of the steps; val loss and accuracy: {results.Task.ValidationExamples} held-out examples " +
         $"({results.GuessDescription}: {100 * results.GuessAccuracy:F2}%); attn: share of the final query's attention on the answer needle and on the " +
-        "rest of the context, averaged over layers and heads (differential models: the effective map A1 - lambda A2).";
+        "rest of the context, and over all positions (total), averaged over layers and heads (differential models: the effective map A1 - lambda A2, whose rows sum to 1 - lambda).";
 
     private static int HeadSize(ModelResult m) => m.Config.Attention switch
     {
