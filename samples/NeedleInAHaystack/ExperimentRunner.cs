@@ -129,9 +129,10 @@ public static class ExperimentRunner
         long predicted;
         using (no_grad())
         {
+            bool wasTraining = model.training;
             model.eval();
             predicted = model.forward(batch.Inputs)[0, -1].argmax().item<long>();
-            model.train();
+            model.train(wasTraining);
             var maps = model.ComputeAttentionMaps(batch.Inputs);
             for (int layer = 0; layer < maps.Count; layer++)
             {

@@ -35,6 +35,11 @@ public static class RetrievalEvaluation
         if (model.Config.VocabSize < task.VocabSize)
             throw new ArgumentException($"model must have VocabSize >= the task's {task.VocabSize}; got {model.Config.VocabSize}.", nameof(model));
 
+        int buckets = task.Options.DepthBuckets;
+        for (int i = 0; i < examples.Count; i++)
+            if (examples[i].DepthBucket < 0 || examples[i].DepthBucket >= buckets)
+                throw new ArgumentException($"examples[{i}].DepthBucket must lie in [0, {buckets}) for this task; got {examples[i].DepthBucket}.", nameof(examples));
+
         var device = model.parameters().First().device;
         var correct = new List<bool>(examples.Count);
         var allocations = new List<AttentionAllocation>(examples.Count);
@@ -68,16 +73,12 @@ public static class RetrievalEvaluation
             model.train(wasTraining);
         }
 
-        int buckets = task.Options.DepthBuckets;
         var hits = new int[buckets];
         var counts = new int[buckets];
         for (int i = 0; i < examples.Count; i++)
         {
-            int b = examples[i].DepthBucket;
-            if (b < 0 || b >= buckets)
-                throw new ArgumentException($"examples[{i}].DepthBucket must lie in [0, {buckets}) for this task; got {b}.", nameof(examples));
-            counts[b]++;
-            if (correct[i]) hits[b]++;
+            counts[examples[i].DepthBucket]++;
+            if (correct[i]) hits[examples[i].DepthBucket]++;
         }
         var allocation = measureAllocation ? AttentionAllocation.Mean(allocations) : new AttentionAllocation(double.NaN, double.NaN, double.NaN);
         return new RetrievalResult(

@@ -47,4 +47,13 @@ public class RetrievalEvaluationTests
         Assert.Contains("63", error.Message);
         Assert.Contains("16", error.Message);
     }
+
+    [Fact]
+    public void ExamplesOfAnotherTaskShapeAreRejected()
+    {
+        using var model = new DiffTransformerLM(Build.TinyConfig(AttentionKind.Softmax, vocab: 63) with { MaxSequenceLength = 48 });
+        var eightBuckets = new NeedleRetrievalTask(new NeedleTaskOptions { DepthBuckets = 8, ValidationExamples = 8 });
+        var error = Assert.Throws<ArgumentException>(() => RetrievalEvaluation.Evaluate(model, new NeedleRetrievalTask(), eightBuckets.ValidationExamples));
+        Assert.Contains("examples[4].DepthBucket must lie in [0, 4) for this task; got 4", error.Message);
+    }
 }
