@@ -1,0 +1,32 @@
+using AttentionNoiseExplorer;
+
+// Thin entry point: parse, explore, print a summary per head and the picture paths.
+var parsed = OptionsParser.Parse(args);
+if (parsed.ShowHelp)
+{
+    Console.WriteLine(OptionsParser.Usage);
+    return 0;
+}
+if (parsed.Options is not { } options)
+{
+    Console.Error.WriteLine(parsed.Error);
+    return OptionsParser.UsageExitCode;
+}
+
+ExplorerResult result;
+try
+{
+    result = Explorer.Run(options);
+}
+catch (Exception error) when (error is ArgumentException or InvalidDataException or FileNotFoundException)
+{
+    Console.Error.WriteLine(error.Message);
+    return OptionsParser.UsageExitCode;
+}
+
+Console.WriteLine($"{result.Kind} checkpoint, {result.Tokenizer} tokenizer, {result.TokenLabels.Count} prompt tokens: {string.Join(" ", result.TokenLabels)}");
+Console.WriteLine(Summary.Header);
+foreach (var line in Summary.Lines(result)) Console.WriteLine(line);
+Console.WriteLine("Written:");
+foreach (var path in result.Pictures) Console.WriteLine("  " + path);
+return 0;

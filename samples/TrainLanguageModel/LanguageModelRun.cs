@@ -1,0 +1,161 @@
+using DiffTransformer;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TrainLanguageModel;
+
+/// <summary>What a training run produced.</summary>
+/// <param name="Corpus">Where the text came from (the file, or a note that it was generated).</param>
+/// <param name="GeneratedCorpus">True when no file was given and the sample generated its own text.</param>
+/// <param name="Tokenizer">The tokenizer's name (stored in the checkpoint metadata).</param>
+/// <param name="CorpusTokens">Tokens in the whole text.</param>
+/// <param name="Config">The model's configuration.</param>
+/// <param name="Parameters">Trainable parameters.</param>
+/// <param name="TrainingLoss">Loss of every step.</param>
+/// <param name="Validation">Validation loss at every evaluation (step, loss).</param>
+/// <param name="TokensPerSecond">Training tokens over training wall time.</param>
+/// <param name="CheckpointDirectory">The saved checkpoint (model and trainer state).</param>
+/// <param name="Prompt">The prompt.</param>
+/// <param name="Generated">The continuation the trained model generated.</param>
+/// <param name="Elapsed">Wall time of the run.</param>
+public sealed record LanguageModelResult(
+    string Corpus, bool GeneratedCorpus, string Tokenizer, long CorpusTokens, DiffTransformerConfig Config, long Parameters,
+    IReadOnlyList<double> TrainingLoss, IReadOnlyList<(long Step, double Loss)> Validation, double TokensPerSecond,
+    string CheckpointDirectory, string Prompt, string Generated, TimeSpan Elapsed);
+
+/// <summary>
+/// Trains a small <see cref="DiffTransformerLM"/> on a text file (or a generated corpus), saves a checkpoint that
+/// <c>ModelCheckpoint.Load</c>, <c>Trainer.LoadCheckpoint</c> and the AttentionNoiseExplorer sample read, and
+/// generates a continuation of a prompt with the trained model.
+/// </summary>
+public static class LanguageModelRun
+{
+    /// <summary>Characters of generated text when no file is given.</summary>
+    public const int GeneratedCorpusCharacters = 200_000;
+
+    /// <summary>The tokenizer for "byte" or "cl100k".</summary>
+    public static ITokenizer CreateTokenizer(string name) => name switch
+    {
+        "byte" => ByteTokenizer.Instance,
+        "cl100k" => Cl100kTokenizer.Instance,
+        _ => throw new ArgumentException($"tokenizer must be byte or cl100k; got '{name}'.", nameof(name)),
+    };
+
+    /// <summary>
+    /// Runs the whole thing. <paramref name="progress"/> gets every step's report on this thread.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data file is missing or too short, or CUDA is not available.</exception>
+    public static LanguageModelResult Run(LanguageModelOptions options, Action<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var device = ResolveDevice(options.Device);
+        var tokenizer = CreateTokenizer(options.Tokenizer);
+        var (text, corpus) = ReadCorpus(options);
+        int[] tokens = tokenizer.Encode(text);
+        // TokenBatches keeps the last tenth for validation; both parts need at least one window.
+        long needed = 10L * (options.Context + 1) + options.Context + 1;
+        if (tokens.Length < needed)
+            throw new ArgumentException(
+                $"{corpus} has {tokens.Length} tokens ({options.Tokenizer} tokenizer); training windows of {options.Context} need at least {needed}.",
+                nameof(options));
+
+        int previousThreads = get_num_threads();
+        set_num_threads(options.Threads);
+        try
+        {
+            var config = ModelConfig(options, tokenizer.VocabSize);
+            manual_seed(options.Seed);
+            using var model = new DiffTransformerLM(config).to(device);
+            using var data = new TokenBatches(tokens, options.BatchSize, options.Context, validationFraction: 0.1, seed: options.Seed);
+            var training = new TrainingOptions
+            {
+                Steps = options.Steps,
+                LearningRate = options.LearningRate,
+                MinLearningRate = options.LearningRate / 10,
+                WarmupSteps = Math.Max(1, Math.Min(100, options.Steps / 10)),
+                EvaluationInterval = Math.Min(options.EvaluationInterval, options.Steps),
+                MaxEvaluationBatches = 20,
+            };
+            using var trainer = new Trainer(model, data, training);
+            var reports = trainer.Run(progress is null ? null : new Reporter(progress), cancellationToken);
+
+            string checkpoint = Path.GetFullPath(Path.Combine(options.OutputDirectory, "checkpoint"));
+            trainer.SaveCheckpoint(checkpoint, new Dictionary<string, string> { ["tokenizer"] = tokenizer.Name, ["corpus"] = corpus });
+
+            var prompt = tokenizer.Encode(options.Prompt).Select(t => (long)t).ToArray();
+            if (prompt.Length == 0) prompt = tokenizer.Encode("\n").Select(t => (long)t).ToArray();
+            int room = config.MaxSequenceLength - prompt.Length;
+            if (room < 1)
+                throw new ArgumentException($"The prompt has {prompt.Length} tokens; the model takes at most {config.MaxSequenceLength - 1} before generating.", nameof(options));
+            var generated = model.Generate(prompt, new GenerationOptions
+            {
+                MaxNewTokens = Math.Min(options.GenerateTokens, room),
+                Temperature = 0.8,
+                TopK = 40,
+                Seed = options.Seed,
+            }, cancellationToken: cancellationToken);
+            string continuation = tokenizer.Decode(generated.Tokens.Select(t => (int)t).ToArray());
+
+            return new LanguageModelResult(corpus, options.DataPath is null, tokenizer.Name, tokens.Length, config,
+                model.parameters().Sum(p => p.numel()), reports.Select(r => r.Loss).ToArray(),
+                reports.Where(r => r.Validation is not null).Select(r => (r.Step, r.Validation!.Value.Loss)).ToArray(),
+                trainer.Tokens / Math.Max(trainer.Elapsed.TotalSeconds, 1e-9), checkpoint, options.Prompt, continuation, watch.Elapsed);
+        }
+        finally
+        {
+            set_num_threads(previousThreads);
+        }
+    }
+
+    /// <summary>
+    /// The model: the chosen attention at <see cref="LanguageModelOptions.Heads"/> heads (softmax gets twice as many, the
+    /// size of the V1 model), embeddings tied to the head for cl100k's large vocabulary, room for prompt and generation.
+    /// </summary>
+    public static DiffTransformerConfig ModelConfig(LanguageModelOptions options, int vocabSize)
+    {
+        var v1 = new DiffTransformerConfig
+        {
+            Attention = AttentionKind.Differential,
+            VocabSize = vocabSize,
+            EmbedDim = options.EmbedDim,
+            NumLayers = options.Layers,
+            NumHeads = options.Heads,
+            MaxSequenceLength = Math.Max(options.Context, 256),
+            TieEmbeddings = vocabSize > 4096,
+        };
+        return options.Attention switch
+        {
+            AttentionKind.Differential => v1,
+            AttentionKind.Softmax => v1.ToSoftmaxBaseline(),
+            _ => v1 with { Attention = AttentionKind.DifferentialV2, NumHeads = 2 * options.Heads },
+        };
+    }
+
+    /// <summary>The device for "cpu" or "cuda"; a clear error when CUDA is not there.</summary>
+    public static Device ResolveDevice(string name) => name switch
+    {
+        "cpu" => CPU,
+        "cuda" when cuda.is_available() => CUDA,
+        "cuda" => throw new ArgumentException(
+            "--device cuda: CUDA is not available. This sample references TorchSharp-cpu; reference TorchSharp-cuda-linux " +
+            "or TorchSharp-cuda-windows instead and run on a machine with an NVIDIA GPU.", nameof(name)),
+        _ => throw new ArgumentException($"device must be cpu or cuda; got '{name}'.", nameof(name)),
+    };
+
+    private static (string Text, string Description) ReadCorpus(LanguageModelOptions options)
+    {
+        if (options.DataPath is null)
+            return (SyntheticCorpus.Generate(GeneratedCorpusCharacters, (int)options.Seed),
+                $"a generated corpus of {GeneratedCorpusCharacters:N0} characters (no --data file given)");
+        if (!File.Exists(options.DataPath))
+            throw new ArgumentException($"--data: the file '{options.DataPath}' does not exist.", nameof(options));
+        return (File.ReadAllText(options.DataPath), $"'{Path.GetFileName(options.DataPath)}'");
+    }
+
+    /// <summary>Reports on the training thread (unlike <see cref="Progress{T}"/>).</summary>
+    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}

@@ -1,0 +1,89 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffTransformer;
+
+/// <summary>How well a model retrieves the needles of a <see cref="NeedleRetrievalTask"/>.</summary>
+/// <param name="Accuracy">Share of examples whose most likely token at the query position is the answer.</param>
+/// <param name="Loss">Mean cross-entropy of the answers (nats).</param>
+/// <param name="AccuracyByDepth">Accuracy per depth bucket (NaN for a bucket without examples).</param>
+/// <param name="ExamplesByDepth">Examples per depth bucket.</param>
+/// <param name="Allocation">Mean <see cref="AttentionAllocation"/> of the query over all examples.</param>
+/// <param name="Correct">For each example, in order, whether the answer was the most likely token.</param>
+public sealed record RetrievalResult(
+    double Accuracy, double Loss, IReadOnlyList<double> AccuracyByDepth, IReadOnlyList<int> ExamplesByDepth,
+    AttentionAllocation Allocation, IReadOnlyList<bool> Correct);
+
+/// <summary>Retrieval accuracy, answer loss and attention allocation of a model on needle examples.</summary>
+public static class RetrievalEvaluation
+{
+    /// <summary>
+    /// Evaluates <paramref name="model"/> on <paramref name="examples"/> (default: the task's validation examples) in
+    /// batches of <paramref name="batchSize"/>, in evaluation mode and without gradients (the training mode is restored).
+    /// Accuracy takes the argmax over the whole vocabulary at the query position. The allocation runs a second pass that
+    /// materialises every layer's maps (<see cref="DiffTransformerLM.ComputeAttentionMaps"/>); pass
+    /// <paramref name="measureAllocation"/> false to skip it (the allocation is then NaN).
+    /// </summary>
+    public static RetrievalResult Evaluate(DiffTransformerLM model, NeedleRetrievalTask task,
+        IReadOnlyList<NeedleExample>? examples = null, int batchSize = 64, bool measureAllocation = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(task);
+        Guard.Positive(batchSize, nameof(batchSize));
+        examples ??= task.ValidationExamples;
+        if (examples.Count == 0) throw new ArgumentException("examples must contain at least one example; got none.", nameof(examples));
+        if (model.Config.VocabSize < task.VocabSize)
+            throw new ArgumentException($"model must have VocabSize >= the task's {task.VocabSize}; got {model.Config.VocabSize}.", nameof(model));
+
+        int buckets = task.Options.DepthBuckets;
+        for (int i = 0; i < examples.Count; i++)
+            if (examples[i].DepthBucket < 0 || examples[i].DepthBucket >= buckets)
+                throw new ArgumentException($"examples[{i}].DepthBucket must lie in [0, {buckets}) for this task; got {examples[i].DepthBucket}.", nameof(examples));
+
+        var device = model.parameters().First().device;
+        var correct = new List<bool>(examples.Count);
+        var allocations = new List<AttentionAllocation>(examples.Count);
+        double lossSum = 0;
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            foreach (var chunk in examples.Chunk(batchSize))
+            {
+                using var scope = NewDisposeScope();
+                using var batch = NeedleRetrievalTask.ToBatch(chunk, device);
+                var last = model.forward(batch.Inputs).select(1, -1);                      // [n, vocab]
+                var answers = batch.Targets.select(1, -1);                                  // [n]
+                var hit = last.argmax(-1) == answers;
+                var loss = nn.functional.cross_entropy(last.to(ScalarType.Float32), answers, reduction: nn.Reduction.Sum);
+                var read = cat(new[] { hit.to(ScalarType.Float64), loss.to(ScalarType.Float64).reshape(1) }).cpu().data<double>().ToArray();
+                correct.AddRange(read.Take(chunk.Length).Select(v => v > 0.5));
+                lossSum += read[^1];
+                if (measureAllocation)
+                {
+                    var maps = model.ComputeAttentionMaps(batch.Inputs);
+                    try { allocations.AddRange(AttentionAllocation.Measure(maps, chunk)); }
+                    finally { foreach (var m in maps) m.Dispose(); }
+                }
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+
+        var hits = new int[buckets];
+        var counts = new int[buckets];
+        for (int i = 0; i < examples.Count; i++)
+        {
+            counts[examples[i].DepthBucket]++;
+            if (correct[i]) hits[examples[i].DepthBucket]++;
+        }
+        var allocation = measureAllocation ? AttentionAllocation.Mean(allocations) : new AttentionAllocation(double.NaN, double.NaN, double.NaN);
+        return new RetrievalResult(
+            (double)correct.Count(c => c) / examples.Count, lossSum / examples.Count,
+            Enumerable.Range(0, buckets).Select(b => counts[b] == 0 ? double.NaN : (double)hits[b] / counts[b]).ToArray(),
+            counts, allocation, correct);
+    }
+}

@@ -1,0 +1,59 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffTransformer.Tests;
+
+public class RetrievalEvaluationTests
+{
+    [Fact]
+    public void AccuracyAndLossAgreeWithTheModelsOwnPredictions()
+    {
+        manual_seed(5);
+        using var model = new DiffTransformerLM(Build.TinyConfig(AttentionKind.Differential, vocab: 63) with { MaxSequenceLength = 32 });
+        var task = new NeedleRetrievalTask(new NeedleTaskOptions { SequenceLength = 32, ValidationExamples = 24, BatchSize = 8, Seed = 2 });
+        var result = RetrievalEvaluation.Evaluate(model, task, batchSize: 10);
+
+        using var batch = NeedleRetrievalTask.ToBatch(task.ValidationExamples, CPU);
+        bool[] expected;
+        using (no_grad())
+        {
+            var last = model.forward(batch.Inputs)[.., -1];
+            expected = (last.argmax(-1) == batch.Targets[.., -1]).data<bool>().ToArray();
+        }
+        Assert.Equal(expected, result.Correct);
+        Assert.Equal(expected.Count(c => c) / 24.0, result.Accuracy, 12);
+        // Only the answer is scored, so the answer loss is the trainer's validation loss.
+        var validation = Evaluation.Evaluate(model, task.GetValidationBatches(CPU));
+        Assert.Equal(validation.Loss, result.Loss, 5);
+        Assert.Equal(new[] { 6, 6, 6, 6 }, result.ExamplesByDepth);
+        for (int b = 0; b < 4; b++)
+        {
+            var inBucket = Enumerable.Range(0, 24).Where(i => task.ValidationExamples[i].DepthBucket == b).ToArray();
+            Assert.Equal(inBucket.Count(i => expected[i]) / 6.0, result.AccuracyByDepth[b], 12);
+        }
+        Assert.InRange(result.Allocation.Total, 0.0, 1.0);
+        Assert.True(model.training, "training mode is restored");
+
+        var skipped = RetrievalEvaluation.Evaluate(model, task, measureAllocation: false);
+        Assert.True(double.IsNaN(skipped.Allocation.Answer));
+        Assert.Equal(result.Correct, skipped.Correct);
+    }
+
+    [Fact]
+    public void TooSmallAVocabularyIsRejected()
+    {
+        using var model = new DiffTransformerLM(Build.TinyConfig(AttentionKind.Softmax, vocab: 16) with { MaxSequenceLength = 48 });
+        var error = Assert.Throws<ArgumentException>(() => RetrievalEvaluation.Evaluate(model, new NeedleRetrievalTask()));
+        Assert.Contains("63", error.Message);
+        Assert.Contains("16", error.Message);
+    }
+
+    [Fact]
+    public void ExamplesOfAnotherTaskShapeAreRejected()
+    {
+        using var model = new DiffTransformerLM(Build.TinyConfig(AttentionKind.Softmax, vocab: 63) with { MaxSequenceLength = 48 });
+        var eightBuckets = new NeedleRetrievalTask(new NeedleTaskOptions { DepthBuckets = 8, ValidationExamples = 8 });
+        var error = Assert.Throws<ArgumentException>(() => RetrievalEvaluation.Evaluate(model, new NeedleRetrievalTask(), eightBuckets.ValidationExamples));
+        Assert.Contains("examples[4].DepthBucket must lie in [0, 4) for this task; got 4", error.Message);
+    }
+}
