@@ -83,9 +83,9 @@ public readonly record struct AttentionAllocation(double Answer, double Distract
             var map = maps.Effective.to(ScalarType.Float64);
             var index = rowIndex.view(batch, 1, 1, 1).expand(batch, map.shape[1], 1, keys);
             var rows = map.gather(2, index).squeeze(2);                                  // [batch, heads, keys]
-            sums.add_((rows.unsqueeze(0) * masks).sum(-1).mean(new long[] { -1 }));     // [3, batch]
+            sums.PlusInPlace((rows.unsqueeze(0) * masks).sum(-1).mean(new long[] { -1 }));     // [3, batch]
         }
-        var values = (sums / layers.Count).cpu().data<double>().ToArray();
+        var values = sums.DividedBy(layers.Count).cpu().data<double>().ToArray();
         return Enumerable.Range(0, (int)batch)
             .Select(b => new AttentionAllocation(values[b], values[batch + b], values[2 * batch + b]))
             .ToArray();
