@@ -52,7 +52,20 @@ public partial class DocumentationExamplesTests
         var emitted = Compile(code).Emit(image, cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(emitted.Success, string.Join("\n", emitted.Diagnostics));
         var entryPoint = Assembly.Load(image.ToArray()).EntryPoint!;
-        entryPoint.Invoke(null, entryPoint.GetParameters().Length == 0 ? null : new object[] { Array.Empty<string>() });
+        // The quick start saves a checkpoint in its working directory: give it a scratch one.
+        string previous = Directory.GetCurrentDirectory();
+        string scratch = Directory.CreateTempSubdirectory("quick-start-").FullName;
+        try
+        {
+            Directory.SetCurrentDirectory(scratch);
+            var result = entryPoint.Invoke(null, entryPoint.GetParameters().Length == 0 ? null : new object[] { Array.Empty<string>() });
+            if (result is Task task) task.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(previous);
+            Directory.Delete(scratch, recursive: true);
+        }
     }
 
     [Fact]
