@@ -98,7 +98,10 @@ public sealed class DiffAttention : CausalSelfAttention
         var lambda = Lambda(x.dtype);
         double scale = 1.0 / Math.Sqrt(d);
 
-        Tensor attended = call.Fused
+        // Cached decoding steps take the explicit maps too: a [time, cached] map is small, and the maps read the cache in
+        // place, where the fused path's key placement would copy the whole cache on every step.
+        bool continuesCache = time < k.shape[2];
+        Tensor attended = call.Fused && !continuesCache
             ? AttendFused(q, k, v, lambda, call)
             : AttendNaive(q, k, v, lambda, scale, call);
         var normalised = subln.Forward(attended, scale: 1 - LambdaInit);

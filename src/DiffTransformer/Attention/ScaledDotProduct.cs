@@ -54,25 +54,33 @@ internal static class ScaledDotProduct
 
     /// <summary>
     /// Softmax attention probabilities <c>[B, Hq, Tq, Tk]</c> for q <c>[B, Hq, Tq, Dk]</c> and k <c>[B, Hk, Tk, Dk]</c>.
-    /// Half-precision inputs are normalised in float32 and cast back.
+    /// Half-precision inputs are normalised in float32 and cast back. The query heads that share a kv head are stacked
+    /// along the query axis for the product, so keys (a KV cache, say) are read in place, never repeated.
     /// </summary>
     public static Tensor Probabilities(Tensor q, Tensor k, double scale, Tensor? keyMask)
     {
         using var scope = NewDisposeScope();
-        k = RepeatKv(k, q.shape[1]);
-        var scores = matmul(q.Times(scale), k.transpose(-1, -2));
-        var allowed = Allowed(q.shape[2], k.shape[2], keyMask, q.device);
+        long batch = q.shape[0], heads = q.shape[1], tq = q.shape[2], kvHeads = k.shape[1], tk = k.shape[2];
+        var grouped = q.Times(scale).reshape(batch, kvHeads, heads / kvHeads * tq, q.shape[3]);
+        var scores = matmul(grouped, k.transpose(-1, -2)).view(batch, heads, tq, tk);
+        var allowed = Allowed(tq, tk, keyMask, q.device);
         scores = scores.Filled(allowed.logical_not(), double.NegativeInfinity);
         var dtype = scores.dtype;
         var probabilities = IsHalf(dtype) ? scores.to(ScalarType.Float32).softmax(-1).to(dtype) : scores.softmax(-1);
         return probabilities.MoveToOuterDisposeScope();
     }
 
-    /// <summary>Applies probabilities <c>[B, Hq, Tq, Tk]</c> to values <c>[B, Hk, Tk, Dv]</c>: <c>[B, Hq, Tq, Dv]</c>.</summary>
+    /// <summary>
+    /// Applies probabilities <c>[B, Hq, Tq, Tk]</c> to values <c>[B, Hk, Tk, Dv]</c>: <c>[B, Hq, Tq, Dv]</c>, with query heads
+    /// grouped by kv head as in <see cref="Probabilities"/> (the values are read in place).
+    /// </summary>
     public static Tensor Apply(Tensor probabilities, Tensor v)
     {
         using var scope = NewDisposeScope();
-        return matmul(probabilities, RepeatKv(v, probabilities.shape[1])).MoveToOuterDisposeScope();
+        long batch = probabilities.shape[0], heads = probabilities.shape[1], tq = probabilities.shape[2];
+        long kvHeads = v.shape[1];
+        var grouped = probabilities.reshape(batch, kvHeads, heads / kvHeads * tq, probabilities.shape[3]);
+        return matmul(grouped, v).view(batch, heads, tq, v.shape[3]).MoveToOuterDisposeScope();
     }
 
     /// <summary>Repeats each of the Hk heads of <c>[B, Hk, T, D]</c> consecutively to give <c>[B, heads, T, D]</c>.</summary>

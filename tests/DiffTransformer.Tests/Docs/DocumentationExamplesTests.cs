@@ -44,7 +44,7 @@ public partial class DocumentationExamplesTests
     }
 
     [Fact]
-    public void ReadmeQuickStartRuns()
+    public async Task ReadmeQuickStartRuns()
     {
         string code = Blocks("README.md")[0];
         Assert.Contains("new DiffTransformerLM", code);
@@ -59,7 +59,7 @@ public partial class DocumentationExamplesTests
         {
             Directory.SetCurrentDirectory(scratch);
             var result = entryPoint.Invoke(null, entryPoint.GetParameters().Length == 0 ? null : new object[] { Array.Empty<string>() });
-            if (result is Task task) task.GetAwaiter().GetResult();
+            if (result is Task task) await task;
         }
         finally
         {
