@@ -98,12 +98,9 @@ public sealed class DiffAttention : CausalSelfAttention
         var lambda = Lambda(x.dtype);
         double scale = 1.0 / Math.Sqrt(d);
 
-        // Cached decoding steps take the explicit maps too: a [time, cached] map is small, and the maps read the cache in
-        // place, where the fused path's key placement would copy the whole cache on every step.
-        bool continuesCache = time < k.shape[2];
-        Tensor attended = call.Fused && !continuesCache
-            ? AttendFused(q, k, v, lambda, call)
-            : AttendNaive(q, k, v, lambda, scale, call);
+        Tensor attended = !call.Fused ? AttendNaive(q, k, v, lambda, scale, call)
+            : time < k.shape[2] ? AttendFusedAfterCache(q, k, v, lambda, scale, call)
+            : AttendFused(q, k, v, lambda, call);
         var normalised = subln.Forward(attended, scale: 1 - LambdaInit);
         return out_proj.call(normalised.transpose(1, 2).reshape(batch, time, 2 * heads * d));
     }
@@ -130,6 +127,23 @@ public sealed class DiffAttention : CausalSelfAttention
         var first = ScaledDotProduct.Fused(queries, keys.select(2, 0), v, sdpaScale, call.KeyMask);
         var second = ScaledDotProduct.Fused(queries, keys.select(2, 1), v, sdpaScale, call.KeyMask);
         return addcmul(first, second, lambda, minusOne); // first - lambda * second, in one pass
+    }
+
+    /// <summary>
+    /// Fused attention for queries that continue a KV cache (decoding). They are few, so the zero placement goes on them
+    /// instead of on the keys: map j of head h is <c>q_j</c> in half j of a zero vector, scored against the cached
+    /// <c>[k1 | k2]</c> as it is, in one SDPA call whose grouped heads read the cache in place (placing the keys would
+    /// copy the whole cache on every step).
+    /// </summary>
+    private Tensor AttendFusedAfterCache(Tensor q, Tensor k, Tensor v, Tensor lambda, double scale, AttentionCall call)
+    {
+        long batch = q.shape[0], time = q.shape[1];
+        int heads = NumHeads, d = headDim;
+        using var minusOne = (-1).ToScalar();
+        var placement = eye(2, dtype: q.dtype, device: q.device).view(2, 2, 1);
+        var placed = (q.view(batch, time, heads, 2, 1, d) * placement).reshape(batch, time, 2 * heads, 2 * d).transpose(1, 2);
+        var both = ScaledDotProduct.Fused(placed, k, v, scale, call.KeyMask).reshape(batch, heads, 2, time, 2 * d);
+        return addcmul(both.select(2, 0), both.select(2, 1), lambda, minusOne);
     }
 
     /// <summary>The formula as written: two explicit softmax maps, their difference, times the values.</summary>
