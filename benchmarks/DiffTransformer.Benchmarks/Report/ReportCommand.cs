@@ -4,7 +4,7 @@ using System.Text;
 namespace DiffTransformer.Benchmarks;
 
 /// <summary>
-/// <c>report</c>: runs the layer, training and memory comparisons side by side and writes one Markdown report with the
+/// <c>report</c>: runs the layer, training, generation and memory comparisons side by side and writes one Markdown report with the
 /// ratios to the softmax baselines. See docs/benchmarks.md.
 /// </summary>
 public static class ReportCommand
@@ -56,6 +56,13 @@ public static class ReportCommand
             text.AppendLine("## Whole-model training step");
             text.AppendLine();
             text.Append(TrainingSection.Run(options, Log));
+            text.AppendLine();
+        }
+        if (options.Sections.Contains("generation"))
+        {
+            text.AppendLine("## Generation");
+            text.AppendLine();
+            text.Append(GenerationSection.Run(options, Log));
             text.AppendLine();
         }
         if (options.Sections.Contains("memory"))

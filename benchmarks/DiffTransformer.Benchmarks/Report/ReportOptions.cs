@@ -9,8 +9,8 @@ public sealed record ReportOptions
     /// <summary>Where the Markdown report is written.</summary>
     public string OutputPath { get; init; } = Path.Combine("artifacts", "benchmarks", "report.md");
 
-    /// <summary>Sections to run: any of <c>layers</c>, <c>training</c>, <c>memory</c>.</summary>
-    public IReadOnlySet<string> Sections { get; init; } = new HashSet<string> { "layers", "training", "memory" };
+    /// <summary>Sections to run: any of <c>layers</c>, <c>training</c>, <c>generation</c>, <c>memory</c>.</summary>
+    public IReadOnlySet<string> Sections { get; init; } = new HashSet<string> { "layers", "training", "generation", "memory" };
 
     /// <summary>Naive runs whose time x time maps would need more than this are not started (they would not fit).</summary>
     public double NaiveMemoryCapGiB { get; init; } = 6;
@@ -38,7 +38,7 @@ public sealed record ReportOptions
 
     /// <summary>Usage text.</summary>
     public const string Usage =
-        "report [--full] [--out PATH] [--sections layers,training,memory] [--naive-memory-cap-gib N] [--threads N]\n" +
+        "report [--full] [--out PATH] [--sections layers,training,generation,memory] [--naive-memory-cap-gib N] [--threads N]\n" +
         "       [--layer-times 256,1024,...] [--rounds N]\n" +
         "  Runs the side-by-side comparison (short by default, a few minutes) and writes a Markdown report.";
 
@@ -58,7 +58,7 @@ public sealed record ReportOptions
                 case "--out": options = options with { OutputPath = Value() }; break;
                 case "--sections":
                     var sections = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
-                    var unknown = sections.Except(new[] { "layers", "training", "memory" }).ToList();
+                    var unknown = sections.Except(new[] { "layers", "training", "generation", "memory" }).ToList();
                     if (unknown.Count > 0 || sections.Count == 0)
                         throw new ArgumentException($"--sections takes layers, training, memory; got '{string.Join(",", sections)}'.", nameof(args));
                     options = options with { Sections = sections };
