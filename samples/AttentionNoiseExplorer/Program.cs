@@ -1,17 +1,9 @@
 using AttentionNoiseExplorer;
+using DiffTransformer.Samples;
 
 // Thin entry point: parse, explore, print a summary per head and the picture paths.
 var parsed = OptionsParser.Parse(args);
-if (parsed.ShowHelp)
-{
-    Console.WriteLine(OptionsParser.Usage);
-    return 0;
-}
-if (parsed.Options is not { } options)
-{
-    Console.Error.WriteLine(parsed.Error);
-    return OptionsParser.UsageExitCode;
-}
+if (parsed.Options is not { } options) return SampleCommandLine.PrintHelpOrError(OptionsParser.Command, parsed.Error);
 
 ExplorerResult result;
 try

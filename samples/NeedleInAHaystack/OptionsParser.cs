@@ -1,87 +1,71 @@
-using System.Globalization;
+using System.CommandLine;
+using DiffTransformer.Samples;
 
 namespace NeedleInAHaystack;
 
 /// <summary>What the command line asked for: options to run with, the help text, or an error.</summary>
 /// <param name="Options">The options when the command line was valid and did not ask for help.</param>
 /// <param name="ShowHelp">True for <c>--help</c>.</param>
-/// <param name="Error">Why the command line was rejected.</param>
-public sealed record ParseResult(ExperimentOptions? Options, bool ShowHelp, string? Error);
+/// <param name="Error">Why the command line was rejected: each bad option with its rule and value.</param>
+public sealed record ParsedCommandLine(ExperimentOptions? Options, bool ShowHelp, string? Error);
 
-/// <summary>Parses <c>--steps N --seed N --device cpu|cuda --out DIR --threads N --shared-values --help</c>.</summary>
+/// <summary>
+/// Parses <c>--steps N --seed N --device cpu|cuda --out DIR --threads N --shared-values --help</c> with System.CommandLine;
+/// the defaults are <see cref="ExperimentOptions"/>'s.
+/// </summary>
 public static class OptionsParser
 {
     /// <summary>The exit code of a rejected command line.</summary>
-    public const int UsageExitCode = 2;
+    public const int UsageExitCode = SampleCommandLine.UsageExitCode;
+
+    private static readonly ExperimentOptions Defaults = new();
+
+    private static readonly Option<int> Steps = SampleCommandLine.WholeNumber("--steps", "training steps per model", Defaults.Steps, 1, int.MaxValue);
+
+    private static readonly Option<long> Seed = SampleCommandLine.WholeNumber(
+        "--seed", "seed of data and initial weights; same seed, same numbers on the CPU", Defaults.Seed, long.MinValue, long.MaxValue);
+
+    private static readonly Option<string> Device = SampleCommandLine.OneOf("--device", "where the models train", Defaults.Device, "cpu", "cuda");
+
+    private static readonly Option<string> Output = SampleCommandLine.OutputDirectory("--out", "where the PNG files and results.md go", Defaults.OutputDirectory);
+
+    private static readonly Option<int> Threads = SampleCommandLine.WholeNumber(
+        "--threads", "LibTorch CPU threads (1 is fastest for these tiny models)", Defaults.Threads, 1, 256);
+
+    private static readonly Option<bool> SharedValues = new("--shared-values")
+    {
+        Description = "the harder task: all keys share the value tokens, so retrieval needs two attention hops "
+            + "(tiny models stayed at the 1 / needles plateau on it for 900 steps in our runs)",
+    };
+
+    /// <summary>The command: its options, their descriptions and defaults; it also writes the help.</summary>
+    internal static readonly RootCommand Command = SampleCommandLine.Root(
+        "Trains a Differential Transformer V1, a V2 and a softmax baseline of (nearly) equal size side by side on a "
+        + "synthetic multi-needle retrieval task and compares retrieval accuracy, loss and attention allocation.",
+        "NeedleInAHaystack", Steps, Seed, Device, Output, Threads, SharedValues);
 
     /// <summary>The help text.</summary>
-    public const string Usage =
-        """
-        Trains a Differential Transformer V1, a V2 and a softmax baseline of (nearly) equal size side by side on a
-        synthetic multi-needle retrieval task and compares retrieval accuracy, loss and attention allocation.
-
-        Usage: dotnet run --project samples/NeedleInAHaystack -c Release -- [options]
-
-        Options:
-          --steps N         training steps per model (default 400)
-          --seed N          seed of data and initial weights (default 1); same seed, same numbers on the CPU
-          --device DEVICE   cpu or cuda (default cpu)
-          --out DIR         where PNG files and results.md go (default needle-results)
-          --threads N       LibTorch CPU threads (default 1, fastest for these tiny models)
-          --shared-values   the harder task: all keys share the value tokens, so retrieval needs two attention hops
-                            (tiny models stayed at the 1 / needles plateau on it for 900 steps in our runs)
-          --help            show this text
-        """;
+    public static string Usage => SampleCommandLine.Help(Command);
 
     /// <summary>Parses <paramref name="args"/>; never throws for bad input.</summary>
-    public static ParseResult Parse(IReadOnlyList<string> args)
+    public static ParsedCommandLine Parse(IReadOnlyList<string> args)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        var options = new ExperimentOptions();
-        for (int i = 0; i < args.Count; i++)
-        {
-            string name = args[i];
-            if (name is "--help" or "-h" or "-?") return new ParseResult(null, true, null);
-            if (name == "--shared-values")
-            {
-                options = options with { KeyedValues = false };
-                continue;
-            }
-            if (name is not ("--steps" or "--seed" or "--device" or "--out" or "--threads"))
-                return Fail($"Unknown option '{name}'.");
-            if (i + 1 >= args.Count) return Fail($"Option '{name}' needs a value.");
-            string value = args[++i];
-            switch (name)
-            {
-                case "--steps":
-                    if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int steps) || steps < 1)
-                        return Fail($"--steps must be a whole number >= 1; got '{value}'.");
-                    options = options with { Steps = steps, EvaluationInterval = Math.Min(options.EvaluationInterval, steps) };
-                    break;
-                case "--seed":
-                    if (!long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long seed))
-                        return Fail($"--seed must be a whole number; got '{value}'.");
-                    options = options with { Seed = seed };
-                    break;
-                case "--device":
-                    string device = value.ToLowerInvariant();
-                    if (device is not ("cpu" or "cuda")) return Fail($"--device must be cpu or cuda; got '{value}'.");
-                    options = options with { Device = device };
-                    break;
-                case "--out":
-                    if (string.IsNullOrWhiteSpace(value) || value.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
-                        return Fail($"--out must be a directory path; got '{value}'.");
-                    options = options with { OutputDirectory = value };
-                    break;
-                case "--threads":
-                    if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int threads) || threads < 1 || threads > 256)
-                        return Fail($"--threads must be a whole number from 1 to 256; got '{value}'.");
-                    options = options with { Threads = threads };
-                    break;
-            }
-        }
-        return new ParseResult(options, false, null);
+        var (options, showHelp, error) = SampleCommandLine.Parse(Command, args, Read);
+        return new ParsedCommandLine(options, showHelp, error);
     }
 
-    private static ParseResult Fail(string message) => new(null, false, message + " Run with --help for the options.");
+    private static ExperimentOptions Read(ParseResult result)
+    {
+        int steps = result.GetValue(Steps);
+        return Defaults with
+        {
+            Steps = steps,
+            EvaluationInterval = Math.Min(Defaults.EvaluationInterval, steps),
+            Seed = result.GetValue(Seed),
+            Device = result.GetRequiredValue(Device),
+            OutputDirectory = result.GetRequiredValue(Output),
+            Threads = result.GetValue(Threads),
+            KeyedValues = !result.GetValue(SharedValues),
+        };
+    }
 }

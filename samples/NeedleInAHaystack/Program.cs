@@ -1,18 +1,10 @@
+using DiffTransformer.Samples;
 using NeedleInAHaystack;
 using Spectre.Console;
 
 // Thin entry point: parse, run with progress bars, print the table, write the report.
 var parsed = OptionsParser.Parse(args);
-if (parsed.ShowHelp)
-{
-    Console.WriteLine(OptionsParser.Usage);
-    return 0;
-}
-if (parsed.Options is not { } options)
-{
-    Console.Error.WriteLine(parsed.Error);
-    return OptionsParser.UsageExitCode;
-}
+if (parsed.Options is not { } options) return SampleCommandLine.PrintHelpOrError(OptionsParser.Command, parsed.Error);
 
 try
 {

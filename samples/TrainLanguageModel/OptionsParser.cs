@@ -1,111 +1,90 @@
-using System.Globalization;
+using System.CommandLine;
 using DiffTransformer;
+using DiffTransformer.Samples;
 
 namespace TrainLanguageModel;
 
 /// <summary>What the command line asked for: options to run with, the help text, or an error.</summary>
 /// <param name="Options">The options when the command line was valid and did not ask for help.</param>
 /// <param name="ShowHelp">True for <c>--help</c>.</param>
-/// <param name="Error">Why the command line was rejected.</param>
-public sealed record ParseResult(LanguageModelOptions? Options, bool ShowHelp, string? Error);
+/// <param name="Error">Why the command line was rejected: each bad option with its rule and value.</param>
+public sealed record ParsedCommandLine(LanguageModelOptions? Options, bool ShowHelp, string? Error);
 
-/// <summary>Parses the sample's command line.</summary>
+/// <summary>Parses the sample's command line with System.CommandLine; the defaults are <see cref="LanguageModelOptions"/>'s.</summary>
 public static class OptionsParser
 {
     /// <summary>The exit code of a rejected command line.</summary>
-    public const int UsageExitCode = 2;
+    public const int UsageExitCode = SampleCommandLine.UsageExitCode;
+
+    private static readonly LanguageModelOptions Defaults = new();
+
+    private static readonly Dictionary<string, AttentionKind> AttentionKinds = new()
+    {
+        ["v1"] = AttentionKind.Differential,
+        ["v2"] = AttentionKind.DifferentialV2,
+        ["softmax"] = AttentionKind.Softmax,
+    };
+
+    private static readonly Option<FileInfo> Data = new Option<FileInfo>("--data")
+    {
+        Description = "UTF-8 text to train on (default: a corpus the sample generates itself)",
+        HelpName = "FILE",
+    }.AcceptExistingOnly();
+
+    private static readonly Option<string> Tokenizer = SampleCommandLine.OneOf(
+        "--tokenizer", "byte (vocabulary 256) or cl100k (the paper's tokenizer)", Defaults.Tokenizer, "byte", "cl100k");
+
+    private static readonly Option<string> Attention = SampleCommandLine.OneOf(
+        "--attention", "Differential Transformer V1, V2, or a softmax baseline",
+        AttentionKinds.Single(kind => kind.Value == Defaults.Attention).Key, [.. AttentionKinds.Keys]);
+
+    private static readonly Option<int> Steps = SampleCommandLine.WholeNumber("--steps", "training steps", Defaults.Steps, 1, int.MaxValue);
+
+    private static readonly Option<int> Seed = SampleCommandLine.WholeNumber(
+        "--seed", "seed of batches, initial weights and sampling", (int)Defaults.Seed, int.MinValue, int.MaxValue);
+
+    private static readonly Option<string> Device = SampleCommandLine.OneOf("--device", "where the model trains", Defaults.Device, "cpu", "cuda");
+
+    private static readonly Option<string> Output = SampleCommandLine.OutputDirectory(
+        "--out", "output directory; the checkpoint goes to DIR/checkpoint", Defaults.OutputDirectory);
+
+    // No DefaultValueFactory: help would show the default's trailing space as "[default: The ]".
+    private static readonly Option<string> Prompt = new("--prompt")
+    {
+        Description = $"text to continue after training (default \"{Defaults.Prompt}\")",
+        HelpName = "TEXT",
+    };
+
+    private static readonly Option<int> Generate = SampleCommandLine.WholeNumber("--generate", "tokens to generate", Defaults.GenerateTokens, 1, int.MaxValue);
+
+    private static readonly Option<int> Threads = SampleCommandLine.WholeNumber("--threads", "LibTorch CPU threads", Defaults.Threads, 1, 256);
+
+    /// <summary>The command: its options, their descriptions and defaults; it also writes the help.</summary>
+    internal static readonly RootCommand Command = SampleCommandLine.Root(
+        "Trains a small Differential Transformer language model on a text file, saves a checkpoint and generates from it.",
+        "TrainLanguageModel", Data, Tokenizer, Attention, Steps, Seed, Device, Output, Prompt, Generate, Threads);
 
     /// <summary>The help text.</summary>
-    public const string Usage =
-        """
-        Trains a small Differential Transformer language model on a text file, saves a checkpoint and generates from it.
-
-        Usage: dotnet run --project samples/TrainLanguageModel -c Release -- [options]
-
-        Options:
-          --data FILE            UTF-8 text to train on (default: a corpus the sample generates itself)
-          --tokenizer NAME       byte or cl100k (default byte)
-          --attention KIND       v1, v2 or softmax (default v1)
-          --steps N              training steps (default 400)
-          --seed N               seed of batches, initial weights and sampling (default 1)
-          --device DEVICE        cpu or cuda (default cpu)
-          --out DIR              output directory; the checkpoint goes to DIR/checkpoint (default lm-run)
-          --prompt TEXT          text to continue after training (default "The ")
-          --generate N           tokens to generate (default 120)
-          --threads N            LibTorch CPU threads (default 1)
-          --help                 show this text
-        """;
+    public static string Usage => SampleCommandLine.Help(Command);
 
     /// <summary>Parses <paramref name="args"/>; never throws for bad input.</summary>
-    public static ParseResult Parse(IReadOnlyList<string> args)
+    public static ParsedCommandLine Parse(IReadOnlyList<string> args)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        var options = new LanguageModelOptions();
-        for (int i = 0; i < args.Count; i++)
-        {
-            string name = args[i];
-            if (name is "--help" or "-h" or "-?") return new ParseResult(null, true, null);
-            string[] known = { "--data", "--tokenizer", "--attention", "--steps", "--seed", "--device", "--out", "--prompt", "--generate", "--threads" };
-            if (!known.Contains(name)) return Fail($"Unknown option '{name}'.");
-            if (i + 1 >= args.Count) return Fail($"Option '{name}' needs a value.");
-            string value = args[++i];
-            string? error = null;
-            switch (name)
-            {
-                case "--data":
-                    options = options with { DataPath = value };
-                    if (!File.Exists(value)) error = $"--data: the file '{value}' does not exist.";
-                    break;
-                case "--tokenizer":
-                    if (value is "byte" or "cl100k") options = options with { Tokenizer = value };
-                    else error = $"--tokenizer must be byte or cl100k; got '{value}'.";
-                    break;
-                case "--attention":
-                    AttentionKind? kind = value switch
-                    {
-                        "v1" => AttentionKind.Differential,
-                        "v2" => AttentionKind.DifferentialV2,
-                        "softmax" => AttentionKind.Softmax,
-                        _ => null,
-                    };
-                    if (kind is { } k) options = options with { Attention = k };
-                    else error = $"--attention must be v1, v2 or softmax; got '{value}'.";
-                    break;
-                case "--steps":
-                    if (PositiveInt(value) is { } steps) options = options with { Steps = steps };
-                    else error = $"--steps must be a whole number >= 1; got '{value}'.";
-                    break;
-                case "--seed":
-                    if (int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int seed)) options = options with { Seed = seed };
-                    else error = $"--seed must be a whole number; got '{value}'.";
-                    break;
-                case "--device":
-                    if (value is "cpu" or "cuda") options = options with { Device = value };
-                    else error = $"--device must be cpu or cuda; got '{value}'.";
-                    break;
-                case "--out":
-                    if (!string.IsNullOrWhiteSpace(value) && value.IndexOfAny(Path.GetInvalidPathChars()) < 0) options = options with { OutputDirectory = value };
-                    else error = $"--out must be a directory path; got '{value}'.";
-                    break;
-                case "--prompt":
-                    options = options with { Prompt = value };
-                    break;
-                case "--generate":
-                    if (PositiveInt(value) is { } count) options = options with { GenerateTokens = count };
-                    else error = $"--generate must be a whole number >= 1; got '{value}'.";
-                    break;
-                case "--threads":
-                    if (PositiveInt(value) is { } threads && threads <= 256) options = options with { Threads = threads };
-                    else error = $"--threads must be a whole number from 1 to 256; got '{value}'.";
-                    break;
-            }
-            if (error is not null) return Fail(error);
-        }
-        return new ParseResult(options, false, null);
+        var (options, showHelp, error) = SampleCommandLine.Parse(Command, args, Read);
+        return new ParsedCommandLine(options, showHelp, error);
     }
 
-    private static int? PositiveInt(string value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 ? n : null;
-
-    private static ParseResult Fail(string message) => new(null, false, message + " Run with --help for the options.");
+    private static LanguageModelOptions Read(ParseResult result) => Defaults with
+    {
+        DataPath = result.GetValue(Data)?.ToString(),
+        Tokenizer = result.GetRequiredValue(Tokenizer),
+        Attention = AttentionKinds[result.GetRequiredValue(Attention)],
+        Steps = result.GetValue(Steps),
+        Seed = result.GetValue(Seed),
+        Device = result.GetRequiredValue(Device),
+        OutputDirectory = result.GetRequiredValue(Output),
+        Prompt = result.GetValue(Prompt) ?? Defaults.Prompt,
+        GenerateTokens = result.GetValue(Generate),
+        Threads = result.GetValue(Threads),
+    };
 }

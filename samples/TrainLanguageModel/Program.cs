@@ -1,18 +1,10 @@
+using DiffTransformer.Samples;
 using Spectre.Console;
 using TrainLanguageModel;
 
 // Thin entry point: parse, train with a progress bar, save, generate, print.
 var parsed = OptionsParser.Parse(args);
-if (parsed.ShowHelp)
-{
-    Console.WriteLine(OptionsParser.Usage);
-    return 0;
-}
-if (parsed.Options is not { } options)
-{
-    Console.Error.WriteLine(parsed.Error);
-    return OptionsParser.UsageExitCode;
-}
+if (parsed.Options is not { } options) return SampleCommandLine.PrintHelpOrError(OptionsParser.Command, parsed.Error);
 try
 {
     LanguageModelRun.ResolveDevice(options.Device);

@@ -50,15 +50,53 @@ public class AttentionNoiseExplorerTests
     }
 
     [Fact]
+    public void OptionsParseAndHelpExplainsEach()
+    {
+        using var directory = new TempDirectory();
+        var parsed = OptionsParser.Parse(new[] { "--checkpoint", directory.Path, "--prompt", "hi", "--tokenizer", "Byte", "--layer", "1", "--out", "maps" });
+        Assert.Equal(new ExplorerOptions { CheckpointDirectory = directory.Path, Prompt = "hi", Tokenizer = "byte", Layer = 1, OutputDirectory = "maps" }, parsed.Options);
+        Assert.Equal(new ExplorerOptions { CheckpointDirectory = directory.Path }, OptionsParser.Parse(new[] { "--checkpoint", directory.Path }).Options);
+        Assert.True(OptionsParser.Parse(new[] { "--help" }).ShowHelp);
+        var (code, output, _) = EntryPoint.Run(typeof(Explorer).Assembly, "-?");
+        Assert.Equal(0, code);
+        Assert.Contains("--checkpoint <DIR> (REQUIRED)", output);
+        foreach (var option in new[] { "--prompt <TEXT>", "--tokenizer <byte|cl100k>", "--layer <N>", "--out <DIR>" })
+            Assert.Contains(option, output);
+        Assert.Contains("(default: the checkpoint's \"tokenizer\" metadata)", output);
+    }
+
+    [Theory]
+    [InlineData("", "Option '--checkpoint' is required")]
+    [InlineData("--checkpoint /no/such/dir", "--checkpoint: Directory does not exist: '/no/such/dir'")]
+    [InlineData("--checkpoint . --layer -1", "--layer must be a whole number >= 0; got '-1'")]
+    [InlineData("--checkpoint . --tokenizer x", "--tokenizer: Argument 'x' not recognized. Must be one of: 'byte' 'cl100k'")]
+    [InlineData("--checkpoint . --prompt", "Required argument missing for option: '--prompt'")]
+    public void BadOptionsExitWithTwoAndAreExplained(string commandLine, string message)
+    {
+        string[] args = commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var parsed = OptionsParser.Parse(args);
+        Assert.Null(parsed.Options);
+        Assert.Contains(message, parsed.Error);
+        Assert.Contains("--help", parsed.Error);
+        var (code, output, error) = EntryPoint.Run(typeof(Explorer).Assembly, args);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Contains(message, error);
+    }
+
+    [Fact]
+    public void AnEmptyPromptIsRejected()
+    {
+        var parsed = OptionsParser.Parse(new[] { "--checkpoint", ".", "--prompt", "" });
+        Assert.Contains("--prompt must not be empty.", parsed.Error);
+    }
+
+    [Fact]
     public void BadOptionsAndInputsAreExplained()
     {
-        Assert.Contains("--checkpoint DIR is required", OptionsParser.Parse(Array.Empty<string>()).Error);
-        Assert.Contains("does not exist", OptionsParser.Parse(new[] { "--checkpoint", "/no/such/dir" }).Error);
-        Assert.Contains("--layer must be a whole number >= 0; got '-1'", OptionsParser.Parse(new[] { "--layer", "-1" }).Error);
-        Assert.Contains("--tokenizer must be byte or cl100k", OptionsParser.Parse(new[] { "--tokenizer", "x" }).Error);
         var (code, _, error) = EntryPoint.Run(typeof(Explorer).Assembly, "--prompt", "x");
         Assert.Equal(2, code);
-        Assert.Contains("--checkpoint DIR is required", error);
+        Assert.Contains("Option '--checkpoint' is required", error);
 
         using var directory = new TempDirectory();
         string checkpoint = directory.Combine("ckpt");

@@ -32,17 +32,23 @@ public class NeedleInAHaystackTests
 
     [Theory]
     [InlineData("--steps", "0", "--steps must be a whole number >= 1; got '0'")]
-    [InlineData("--steps", "ten", "got 'ten'")]
-    [InlineData("--seed", "1.5", "--seed must be a whole number")]
-    [InlineData("--device", "tpu", "--device must be cpu or cuda; got 'tpu'")]
-    [InlineData("--threads", "0", "--threads must be a whole number from 1 to 256")]
-    [InlineData("--colour", "red", "Unknown option '--colour'")]
+    [InlineData("--steps", "ten", "--steps must be a whole number >= 1; got 'ten'")]
+    [InlineData("--seed", "1.5", "--seed must be a whole number; got '1.5'")]
+    [InlineData("--device", "tpu", "--device: Argument 'tpu' not recognized. Must be one of: 'cpu' 'cuda'")]
+    [InlineData("--threads", "0", "--threads must be a whole number from 1 to 256; got '0'")]
+    [InlineData("--out", " ", "--out must be a directory path; got ' '")]
+    [InlineData("--colour", "red", "Unrecognized command or argument '--colour'")]
     public void BadOptionsAreExplained(string name, string value, string message)
     {
         var parsed = OptionsParser.Parse(new[] { name, value });
         Assert.Null(parsed.Options);
+        Assert.False(parsed.ShowHelp);
         Assert.Contains(message, parsed.Error);
         Assert.Contains("--help", parsed.Error);
+        var (code, output, error) = EntryPoint.Run(typeof(ExperimentRunner).Assembly, name, value);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Contains(message, error);
     }
 
     [Fact]
@@ -51,10 +57,14 @@ public class NeedleInAHaystackTests
         var program = typeof(ExperimentRunner).Assembly;
         var (code, _, error) = EntryPoint.Run(program, "--steps");
         Assert.Equal(2, code);
-        Assert.Contains("Option '--steps' needs a value", error);
+        Assert.Contains("Required argument missing for option: '--steps'", error);
         (code, var output, _) = EntryPoint.Run(program, "--help");
         Assert.Equal(0, code);
-        Assert.Contains("--device DEVICE", output);
+        Assert.Equal(OptionsParser.Usage + Environment.NewLine, output);
+        Assert.Contains("Usage:\n  dotnet run --project samples/NeedleInAHaystack -c Release -- [options]", output.ReplaceLineEndings("\n"));
+        Assert.Contains("--device <cpu|cuda>", output);
+        Assert.Contains("--steps <N>          training steps per model [default: 400]", output);
+        Assert.Contains("two attention hops", output);
         if (!TorchSharp.torch.cuda.is_available())
         {
             (code, _, error) = EntryPoint.Run(program, "--device", "cuda");

@@ -17,19 +17,39 @@ public class TrainLanguageModelTests
     };
 
     [Fact]
-    public void OptionsParseAndBadOnesAreExplained()
+    public void OptionsParseAndHelpExplainsEach()
     {
         Assert.Equal(new LanguageModelOptions(), OptionsParser.Parse(Array.Empty<string>()).Options);
-        var parsed = OptionsParser.Parse(new[] { "--tokenizer", "cl100k", "--attention", "softmax", "--steps", "9", "--prompt", "Hi", "--generate", "3", "--out", "x" });
-        Assert.Equal(new LanguageModelOptions { Tokenizer = "cl100k", Attention = AttentionKind.Softmax, Steps = 9, Prompt = "Hi", GenerateTokens = 3, OutputDirectory = "x" }, parsed.Options);
-        Assert.Contains("--tokenizer must be byte or cl100k; got 'gpt2'", OptionsParser.Parse(new[] { "--tokenizer", "gpt2" }).Error);
-        Assert.Contains("--attention must be v1, v2 or softmax", OptionsParser.Parse(new[] { "--attention", "linear" }).Error);
-        Assert.Contains("does not exist", OptionsParser.Parse(new[] { "--data", "/no/such/file.txt" }).Error);
-        Assert.Contains("--generate must be a whole number >= 1", OptionsParser.Parse(new[] { "--generate", "-1" }).Error);
-        Assert.Contains("needs a value", OptionsParser.Parse(new[] { "--data" }).Error);
-        var (code, _, error) = EntryPoint.Run(typeof(LanguageModelRun).Assembly, "--steps", "0");
+        var parsed = OptionsParser.Parse(new[] { "--tokenizer", "cl100k", "--attention", "softmax", "--steps", "9", "--prompt", "Hi", "--generate", "3", "--out", "x", "--device", "CUDA" });
+        Assert.Equal(new LanguageModelOptions { Tokenizer = "cl100k", Attention = AttentionKind.Softmax, Steps = 9, Prompt = "Hi", GenerateTokens = 3, OutputDirectory = "x", Device = "cuda" }, parsed.Options);
+        Assert.True(OptionsParser.Parse(new[] { "--steps", "0", "-h" }).ShowHelp);
+        var (code, output, _) = EntryPoint.Run(typeof(LanguageModelRun).Assembly, "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("dotnet run --project samples/TrainLanguageModel -c Release -- [options]", output);
+        foreach (var option in new[] { "--data <FILE>", "--tokenizer <byte|cl100k>", "--attention <softmax|v1|v2>", "--steps <N>", "--seed <N>", "--device <cpu|cuda>", "--out <DIR>", "--prompt <TEXT>", "--generate <N>", "--threads <N>" })
+            Assert.Contains(option, output);
+        Assert.Contains("the checkpoint goes to DIR/checkpoint [default: lm-run]", output);
+    }
+
+    [Theory]
+    [InlineData("--tokenizer gpt2", "--tokenizer: Argument 'gpt2' not recognized. Must be one of: 'byte' 'cl100k'")]
+    [InlineData("--attention linear", "--attention: Argument 'linear' not recognized. Must be one of: 'v1' 'v2' 'softmax'")]
+    [InlineData("--data /no/such/file.txt", "--data: File does not exist: '/no/such/file.txt'")]
+    [InlineData("--generate -1", "--generate must be a whole number >= 1; got '-1'")]
+    [InlineData("--data", "Required argument missing for option: '--data'")]
+    [InlineData("--steps 0", "--steps must be a whole number >= 1; got '0'")]
+    [InlineData("--seed 99999999999", "--seed must be a whole number; got '99999999999'")]
+    public void BadOptionsExitWithTwoAndAreExplained(string commandLine, string message)
+    {
+        string[] args = commandLine.Split(' ');
+        var parsed = OptionsParser.Parse(args);
+        Assert.Null(parsed.Options);
+        Assert.Contains(message, parsed.Error);
+        Assert.Contains("--help", parsed.Error);
+        var (code, output, error) = EntryPoint.Run(typeof(LanguageModelRun).Assembly, args);
         Assert.Equal(2, code);
-        Assert.Contains("--steps must be a whole number >= 1; got '0'", error);
+        Assert.Equal("", output);
+        Assert.Contains(message, error);
     }
 
     [Fact]
