@@ -14,7 +14,7 @@ public class PackageConsumerTests
     [Fact]
     public void AFreshAppBuildsAndRunsAgainstThePackedLibrary()
     {
-        string repository = RepositoryRoot();
+        string repository = Repository.Root;
         string work = Path.Combine(Path.GetTempPath(), "difftransformer-consumer-" + Guid.NewGuid().ToString("N"));
         // A version of its own, so the global NuGet cache never serves an older build of the same number.
         string suffix = "consumer." + DateTime.UtcNow.ToString("yyyyMMddHHmmss");
@@ -83,13 +83,6 @@ public class PackageConsumerTests
         process.WaitForExit();
         Assert.True(process.ExitCode == 0, $"'{file} {string.Join(' ', arguments)}' exited with {process.ExitCode}:\n{output}");
         return output.ToString();
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "DiffTransformer.sln"))) return dir.FullName;
-        throw new InvalidOperationException("DiffTransformer.sln not found above " + AppContext.BaseDirectory);
     }
 
     private static void DeleteFromNuGetCache(string version)
