@@ -4,8 +4,9 @@ using System.Text;
 namespace DiffTransformer.PackageTests;
 
 /// <summary>
-/// Packs DiffTransformer into a local folder and builds a fresh console app outside the solution that references only
-/// the packed package and TorchSharp-cpu from NuGet; then runs it: build a model, train, save, load, generate. This
+/// Packs DiffTransformer and DiffTransformer.Tokenizers into a local folder and builds a fresh console app outside the
+/// solution that references only the packed packages and TorchSharp-cpu from NuGet; then runs it: build a model, train,
+/// save, load, generate, and tokenize with cl100k. This
 /// catches files missing from the package, internal types leaking into the API, and the native fix not reaching users.
 /// </summary>
 public class PackageConsumerTests
@@ -13,7 +14,7 @@ public class PackageConsumerTests
     [Fact]
     public void AFreshAppBuildsAndRunsAgainstThePackedLibrary()
     {
-        string repository = RepositoryRoot();
+        string repository = Repository.Root;
         string work = Path.Combine(Path.GetTempPath(), "difftransformer-consumer-" + Guid.NewGuid().ToString("N"));
         // A version of its own, so the global NuGet cache never serves an older build of the same number.
         string suffix = "consumer." + DateTime.UtcNow.ToString("yyyyMMddHHmmss");
@@ -23,11 +24,13 @@ public class PackageConsumerTests
         string? version = null;
         try
         {
-            Run(repository, "dotnet", "pack", "src/DiffTransformer/DiffTransformer.csproj", "-c", "Release", "-o", feed,
-                $"-p:VersionSuffix={suffix}");
-            string package = Directory.GetFiles(feed, "DiffTransformer.*.nupkg").Single(p => !p.EndsWith(".snupkg"));
+            foreach (string project in new[] { "src/DiffTransformer/DiffTransformer.csproj", "src/DiffTransformer.Tokenizers/DiffTransformer.Tokenizers.csproj" })
+                Run(repository, "dotnet", "pack", project, "-c", "Release", "-o", feed, $"-p:VersionSuffix={suffix}");
+            string package = Directory.GetFiles(feed, "DiffTransformer.*.nupkg")
+                .Single(p => !p.EndsWith(".snupkg") && !Path.GetFileName(p).StartsWith("DiffTransformer.Tokenizers."));
             Assert.True(File.Exists(Path.ChangeExtension(package, ".snupkg")), "the symbols package is missing");
             version = Path.GetFileNameWithoutExtension(package)["DiffTransformer.".Length..];
+            Assert.True(File.Exists(Path.Combine(feed, $"DiffTransformer.Tokenizers.{version}.nupkg")), "the tokenizers package is missing");
 
             string consumer = Path.Combine(AppContext.BaseDirectory, "Consumer");
             File.Copy(Path.Combine(consumer, "Program.cs.template"), Path.Combine(app, "Program.cs"));
@@ -51,6 +54,7 @@ public class PackageConsumerTests
             string output = Run(app, "dotnet", "run", "-c", "Release");
             Assert.Contains("validation loss", output);
             Assert.Contains("CONSUMER OK", output);
+            Assert.Contains("cl100k_base: 'Differential attention.' is ", output); // the app throws if it does not round-trip
         }
         finally
         {
@@ -81,18 +85,14 @@ public class PackageConsumerTests
         return output.ToString();
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "DiffTransformer.sln"))) return dir.FullName;
-        throw new InvalidOperationException("DiffTransformer.sln not found above " + AppContext.BaseDirectory);
-    }
-
     private static void DeleteFromNuGetCache(string version)
     {
         string root = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        string cached = Path.Combine(root, "difftransformer", version.ToLowerInvariant());
-        if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
+        foreach (string id in new[] { "difftransformer", "difftransformer.tokenizers" })
+        {
+            string cached = Path.Combine(root, id, version.ToLowerInvariant());
+            if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
+        }
     }
 }

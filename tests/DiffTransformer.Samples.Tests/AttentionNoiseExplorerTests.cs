@@ -13,12 +13,12 @@ public class AttentionNoiseExplorerTests
     public void DrawsEveryHeadOfACheckpoint(AttentionKind kind)
     {
         using var directory = new TempDirectory();
-        string checkpoint = directory.Combine("ckpt");
+        string checkpoint = directory.File("ckpt");
         manual_seed(1);
         using (var model = new DiffTransformerLM(new DiffTransformerConfig { Attention = kind, VocabSize = 256, EmbedDim = 16, NumLayers = 2, NumHeads = 2, MaxSequenceLength = 32 }))
             ModelCheckpoint.Save(model, checkpoint, new Dictionary<string, string> { ["tokenizer"] = "bytes" });
 
-        var result = Explorer.Run(new ExplorerOptions { CheckpointDirectory = checkpoint, Prompt = "a b\nc", OutputDirectory = directory.Combine("out") });
+        var result = Explorer.Run(new ExplorerOptions { CheckpointDirectory = checkpoint, Prompt = "a b\nc", OutputDirectory = directory.File("out") });
         Assert.Equal(kind, result.Kind);
         Assert.Equal(new[] { "a", "_", "b", "\\n", "c" }, result.TokenLabels);
         Assert.Equal(2, result.Layers.Count);
@@ -45,7 +45,7 @@ public class AttentionNoiseExplorerTests
         var lines = Summary.Lines(result).ToList();
         Assert.Equal(4, lines.Count);
 
-        var one = Explorer.Run(new ExplorerOptions { CheckpointDirectory = checkpoint, Prompt = "abc", Layer = 1, OutputDirectory = directory.Combine("one") });
+        var one = Explorer.Run(new ExplorerOptions { CheckpointDirectory = checkpoint, Prompt = "abc", Layer = 1, OutputDirectory = directory.File("one") });
         Assert.Equal(1, Assert.Single(one.Layers).Layer);
     }
 
@@ -99,7 +99,7 @@ public class AttentionNoiseExplorerTests
         Assert.Contains("Option '--checkpoint' is required", error);
 
         using var directory = new TempDirectory();
-        string checkpoint = directory.Combine("ckpt");
+        string checkpoint = directory.File("ckpt");
         using (var model = new DiffTransformerLM(new DiffTransformerConfig { VocabSize = 256, EmbedDim = 16, NumLayers = 1, NumHeads = 2, MaxSequenceLength = 4 }))
             ModelCheckpoint.Save(model, checkpoint);
         var noTokenizer = Assert.Throws<ArgumentException>(() => Explorer.Run(new ExplorerOptions { CheckpointDirectory = checkpoint }));

@@ -39,24 +39,38 @@ public class NotebookTests
         Assert.Single(cells, c => c.Tags.Contains("parameters"));
 
         using var kernel = new CSharpKernel().UseKernelHelpers();
+        var output = new System.Text.StringBuilder();
         foreach (var cell in cells)
         {
             string code = cell.Tags.Contains("references")
                 ? string.Join("\n", LocalAssemblies.Select(a => $"#r \"{Path.Combine(AppContext.BaseDirectory, a)}\""))
                 : cell.Code;
-            await Submit(kernel, code, $"{name}, cell {cell.Index}");
+            output.Append(await Submit(kernel, code, $"{name}, cell {cell.Index}"));
             if (cell.Tags.Contains("parameters")) await Submit(kernel, SmallParameters, $"{name}, injected parameters");
         }
+        TestContext.Current.TestOutputHelper?.WriteLine(output.ToString());
+        foreach (string expected in ExpectedOutput[name]) Assert.Contains(expected, output.ToString());
     }
 
-    private static async Task Submit(Kernel kernel, string code, string where)
+    /// <summary>Lines each notebook must print: the claims its cells check, not only that they ran.</summary>
+    private static readonly Dictionary<string, string[]> ExpectedOutput = new()
+    {
+        ["quick-start.ipynb"] = new[] { "Differential: ", "reloaded model gives the same logits: True" },
+        ["attention-maps.ipynb"] = new[] { "lambda of the last layer: ", "final query: " },
+        ["side-by-side.ipynb"] = new[] { "Diff V1: ", "Softmax: " },
+    };
+
+    private static async Task<string> Submit(Kernel kernel, string code, string where)
     {
         var result = await kernel.SendAsync(new SubmitCode(code));
+        string output = string.Concat(result.Events.OfType<StandardOutputValueProduced>()
+            .SelectMany(e => e.FormattedValues).Where(v => v.MimeType == "text/plain").Select(v => v.Value));
         var failures = result.Events.OfType<CommandFailed>().Select(f => f.Message)
             .Concat(result.Events.OfType<DiagnosticsProduced>().SelectMany(d => d.Diagnostics)
                 .Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error).Select(d => d.ToString()))
             .ToList();
         Assert.True(failures.Count == 0, $"{where} failed:\n{string.Join("\n", failures)}\n--- code ---\n{code}");
+        return output;
     }
 
     private sealed record Cell(int Index, string Code, IReadOnlyList<string> Tags);

@@ -87,7 +87,7 @@ public class TrainLanguageModelTests
     public void TrainsOnAUserFileWithTheCl100kTokenizer()
     {
         using var directory = new TempDirectory();
-        string file = directory.Combine("corpus.txt");
+        string file = directory.File("corpus.txt");
         File.WriteAllText(file, string.Concat(Enumerable.Repeat("Differential attention cancels noise, like a differential amplifier. ", 60)));
         var result = LanguageModelRun.Run(Tiny(directory.Path) with { DataPath = file, Tokenizer = "cl100k", Steps = 2, BatchSize = 2 }, cancellationToken: TestContext.Current.CancellationToken);
         Assert.False(result.GeneratedCorpus);

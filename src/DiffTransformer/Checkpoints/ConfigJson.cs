@@ -62,10 +62,13 @@ internal static class ConfigJson
 
     public static (DiffTransformerConfig Config, IReadOnlyDictionary<string, string> Metadata) Read(string path)
     {
+        byte[] bytes = File.ReadAllBytes(path);
+        // System.Text.Json checks UTF-8 only when a string is read; checking it here keeps every bad file one error type.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw Bad(path, "it is not valid UTF-8");
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
+            document = JsonDocument.Parse(bytes);
         }
         catch (JsonException e)
         {

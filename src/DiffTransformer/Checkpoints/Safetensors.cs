@@ -174,6 +174,8 @@ public static class Safetensors
         long dataStart = 8 + (long)headerSize;
         long dataLength = fileLength - dataStart;
 
+        // System.Text.Json checks UTF-8 only when a string is read; checking it here keeps every bad header one error type.
+        if (!System.Text.Unicode.Utf8.IsValid(headerBytes)) throw Bad(path, "the header is not valid UTF-8");
         JsonDocument document;
         try
         {

@@ -46,7 +46,7 @@ public class GoldenParityTests
     [MemberData(nameof(ExactCases))]
     public void OutputAndGradientsMatchOfficialModuleInExactMode(string name, AttentionKernel kernel, ScalarType dtype) =>
         CheckParity(Golden.Load(name, exact: true), kernel, dtype,
-            (type, what) => type == ScalarType.Float64 ? 1e-12 : Tolerance(type, what));
+            (type, what) => type == ScalarType.Float64 ? 1e-13 : Tolerance(type, what));
 
     private static void CheckParity(Golden loaded, AttentionKernel kernel, ScalarType dtype, Func<ScalarType, string, double> tolerance)
     {

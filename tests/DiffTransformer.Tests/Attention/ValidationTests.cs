@@ -81,6 +81,21 @@ public class ValidationTests
         Rejects(() => (good with { FfnHiddenDim = -4 }).Validate(), "FfnHiddenDim", "positive");
         Rejects(() => (good with { MaxSequenceLength = 0 }).Validate(), "MaxSequenceLength", "positive");
         Rejects(() => new DiffTransformerLM(good with { NumHeads = 3 }), "EmbedDim", "2 * NumHeads");
+        Rejects(() => (good with { Attention = (AttentionKind)9 }).Validate(), "Attention", "one of", "9");
+        Rejects(() => (good with { NormEps = 0 }).Validate(), "NormEps", "positive finite", "0");
+        Rejects(() => (good with { EmbedDim = 0 }).Validate(), "EmbedDim", "positive", "0");
+        Rejects(() => (good with { NumHeads = -2 }).Validate(), "NumHeads", "positive", "-2");
+        Rejects(() => (good with { NumKvHeads = 0 }).Validate(), "NumKvHeads", "positive", "0");
+        Rejects(() => (good with { Kernel = (AttentionKernel)5 }).Validate(), "Kernel", "one of", "5");
+        Rejects(() => (good with { RopeTheta = double.NaN }).Validate(), "RopeTheta", "positive finite", "NaN");
+        // Softmax heads must split EmbedDim evenly into heads of even size; V1 into 2 * NumHeads sub-heads of even size.
+        var softmax = good with { Attention = AttentionKind.Softmax };
+        Rejects(() => (softmax with { NumHeads = 3, NumKvHeads = 1 }).Validate(), "EmbedDim", "divisible by NumHeads", "EmbedDim=32");
+        Rejects(() => (softmax with { NumHeads = 32 }).Validate(), "EmbedDim / NumHeads", "even", "got 1");
+        Rejects(() => (good with { EmbedDim = 24, NumHeads = 4 }).Validate(), "EmbedDim / NumHeads / 2", "even", "got 3");
+        var v2 = good with { Attention = AttentionKind.DifferentialV2 };
+        Rejects(() => (v2 with { NumHeads = 3, NumKvHeads = 1 }).Validate(), "EmbedDim", "divisible by NumHeads", "NumHeads=3");
+        Rejects(() => (v2 with { HeadDim = 0 }).Validate(), "HeadDim", "positive", "0");
     }
 
     [Fact]

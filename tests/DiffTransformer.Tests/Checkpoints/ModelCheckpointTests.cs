@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -147,13 +148,22 @@ public sealed class ModelCheckpointTests : IDisposable
     [InlineData("SET:num_heads=3", "invalid model")]
     [InlineData("SET:format_version=2", "format_version 2")]
     [InlineData("SET:model_type=\"llama\"", "model_type")]
+    [InlineData("SET:rope_theta=\"high\"", "'rope_theta' must be a number")]
+    [InlineData("SET:tie_embeddings=1", "'tie_embeddings' must be true or false")]
+    [InlineData("SET:metadata=[]", "metadata must be an object of strings")]
+    [InlineData("SET:metadata={\"tokenizer\":7}", "metadata 'tokenizer' must be a string")]
+    [InlineData("SET:metadata={\"tokenizer\":\"NOT_UTF8\"}", "not valid UTF-8")]
     public void DamagedConfigIsRejected(string change, string expected)
     {
         using var model = new DiffTransformerLM(Build.TinyConfig(AttentionKind.Differential));
         string directory = Path.Combine(temp.Path, "c");
         ModelCheckpoint.Save(model, directory);
         string path = Path.Combine(directory, "config.json");
-        File.WriteAllText(path, Change(File.ReadAllText(path), change));
+        byte[] changed = Encoding.UTF8.GetBytes(Change(File.ReadAllText(path), change));
+        // NOT_UTF8 stands for two bytes that are not UTF-8 (a .NET string cannot hold them).
+        int at = changed.AsSpan().IndexOf("NOT_UTF8"u8);
+        if (at >= 0) changed = [.. changed[..at], 0xFF, 0xFE, .. changed[(at + 8)..]];
+        File.WriteAllBytes(path, changed);
         var error = Assert.Throws<InvalidDataException>(() => ModelCheckpoint.Load(directory));
         Assert.Contains(expected, error.Message);
         Assert.Contains(path, error.Message);

@@ -115,9 +115,14 @@ public sealed class SafetensorsFormatTests : IDisposable
     public void InvalidUtf8HeaderIsRejected()
     {
         string path = temp.File("utf8.safetensors");
-        byte[] header = { (byte)'{', 0xFF, 0xFE, (byte)'}' };
+        // Well-formed JSON but for the two bytes inside a metadata string, which are not UTF-8.
+        byte[] header = Encoding.ASCII.GetBytes("{\"__metadata__\":{\"a\":\"xx\"}}");
+        int at = Array.IndexOf(header, (byte)'x');
+        (header[at], header[at + 1]) = (0xFF, 0xFE);
         File.WriteAllBytes(path, BitConverter.GetBytes((ulong)header.Length).Concat(header).ToArray());
-        Assert.Throws<InvalidDataException>(() => Safetensors.Load(path));
+        var error = Assert.Throws<InvalidDataException>(() => Safetensors.Load(path));
+        Assert.Contains(path, error.Message);
+        Assert.Contains("UTF-8", error.Message);
     }
 
     [Theory]
@@ -175,6 +180,23 @@ public sealed class SafetensorsFormatTests : IDisposable
         var error = Assert.Throws<ArgumentException>(() =>
             Safetensors.Save(temp.File("x.safetensors"), new[] { KeyValuePair.Create("__metadata__", ones(1)) }));
         Assert.Equal("tensors", error.ParamName);
+        Assert.Contains("'__metadata__'", error.Message);
+        Assert.Empty(temp.Entries());
+
+        var twice = Assert.Throws<ArgumentException>(() => Safetensors.Save(temp.File("x.safetensors"),
+            new[] { KeyValuePair.Create("w", ones(1)), KeyValuePair.Create("w", zeros(2)) }));
+        Assert.Equal("tensors", twice.ParamName);
+        Assert.Contains("got 'w' twice", twice.Message);
+        Assert.Empty(temp.Entries());
+    }
+
+    [Fact]
+    public void SaveRejectsADTypeSafetensorsCannotStore()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Safetensors.Save(temp.File("x.safetensors"),
+            new[] { KeyValuePair.Create("w", ones(1)), KeyValuePair.Create("z", zeros(2, dtype: ScalarType.ComplexFloat32)) }));
+        Assert.Equal("tensors", error.ParamName);
+        Assert.Contains("'z' has dtype ComplexFloat32", error.Message);
         Assert.Empty(temp.Entries());
     }
 

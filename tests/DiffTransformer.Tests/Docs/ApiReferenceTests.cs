@@ -7,7 +7,7 @@ public class ApiReferenceTests
     public void ApiReferenceIsUpToDate()
     {
         string generated = ApiReference.Generate(typeof(DiffTransformerLM).Assembly, typeof(Cl100kTokenizer).Assembly);
-        string path = Path.Combine(RepositoryRoot(), "docs", "api.md");
+        string path = Path.Combine(Repository.Root, "docs", "api.md");
         if (Environment.GetEnvironmentVariable("DIFFTRANSFORMER_UPDATE_API_DOCS") == "1") File.WriteAllText(path, generated);
         Assert.True(File.Exists(path) && File.ReadAllText(path).Replace("\r\n", "\n") == generated,
             "docs/api.md does not match the public API; run this test with DIFFTRANSFORMER_UPDATE_API_DOCS=1 and commit the result.");
@@ -19,12 +19,5 @@ public class ApiReferenceTests
         string generated = ApiReference.Generate(typeof(DiffTransformerLM).Assembly, typeof(Cl100kTokenizer).Assembly);
         var undocumented = generated.Split('\n').Where(line => line.StartsWith("| `") && line.EndsWith("|  |")).ToList();
         Assert.True(undocumented.Count == 0, "members without a summary:\n" + string.Join("\n", undocumented));
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "DiffTransformer.sln"))) return dir.FullName;
-        throw new InvalidOperationException("DiffTransformer.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -94,7 +94,7 @@ public partial class DocumentationExamplesTests
 
     /// <summary>The compiled C# blocks of a document, by path relative to the repository root.</summary>
     private static List<string> Blocks(string relativePath) =>
-        CodeBlock().Matches(File.ReadAllText(Path.Combine(RepositoryRoot, relativePath)))
+        CodeBlock().Matches(File.ReadAllText(Path.Combine(Repository.Root, relativePath)))
             .Where(m => !m.Groups["flags"].Value.Contains("no-compile"))
             .Select(m => m.Groups["code"].Value)
             .ToList();
@@ -102,18 +102,9 @@ public partial class DocumentationExamplesTests
     private static IEnumerable<string> DocumentFiles()
     {
         yield return "README.md";
-        foreach (var path in Directory.GetFiles(Path.Combine(RepositoryRoot, "docs"), "*.md").Order())
-            yield return Path.GetRelativePath(RepositoryRoot, path);
-        foreach (var path in Directory.GetFiles(Path.Combine(RepositoryRoot, "src"), "PACKAGE.md", SearchOption.AllDirectories).Order())
-            yield return Path.GetRelativePath(RepositoryRoot, path);
-    }
-
-    private static string RepositoryRoot { get; } = FindRepositoryRoot();
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "DiffTransformer.sln"))) return dir.FullName;
-        throw new InvalidOperationException("DiffTransformer.sln not found above " + AppContext.BaseDirectory);
+        foreach (var path in Directory.GetFiles(Path.Combine(Repository.Root, "docs"), "*.md").Order())
+            yield return Path.GetRelativePath(Repository.Root, path);
+        foreach (var path in Directory.GetFiles(Path.Combine(Repository.Root, "src"), "PACKAGE.md", SearchOption.AllDirectories).Order())
+            yield return Path.GetRelativePath(Repository.Root, path);
     }
 }

@@ -130,7 +130,11 @@ public class NeedleRetrievalTaskTests
                 Assert.InRange(value, task.ValueToken(key, 0), task.ValueToken(key, 3)); // the value belongs to its needle's key
             }
         // One value per key is enough here: keys are distinct, so values are too.
-        Assert.NotNull(new NeedleRetrievalTask(Small with { KeyedValues = true, ValueCount = 1 }).TrainingExamples(0));
+        var oneValue = new NeedleRetrievalTask(Small with { KeyedValues = true, ValueCount = 1 });
+        Assert.All(oneValue.TrainingExamples(0), e =>
+            Assert.Equal(e.NeedleStarts.Count, e.NeedleStarts.Select(start => e.Tokens[start + 2]).Distinct().Count()));
+        var none = Assert.ThrowsAny<ArgumentException>(() => new NeedleRetrievalTask(Small with { KeyedValues = true, ValueCount = 0 }));
+        Assert.Equal("ValueCount", none.ParamName);
     }
 
     [Theory]
@@ -142,6 +146,7 @@ public class NeedleRetrievalTaskTests
     [InlineData("BatchSize", 0)]
     [InlineData("ValidationExamples", 0)]
     [InlineData("DepthBuckets", 27)]
+    [InlineData("DepthBuckets", 0)]
     public void BadOptionsAreRejectedByName(string option, int value)
     {
         var options = option switch
@@ -167,7 +172,11 @@ public class NeedleRetrievalTaskTests
         var task = new NeedleRetrievalTask(Small with { SequenceLength = 18, DepthBuckets = 12, ValidationExamples = 48 });
         Assert.All(task.ValidationExamples, e => Assert.Equal(3, e.NeedleStarts.Count));
         Assert.Equal(12, task.ValidationExamples.Select(e => e.DepthBucket).Distinct().Count());
-        Assert.NotNull(task.TrainingExamples(99));
+        Assert.All(task.TrainingExamples(99), e =>
+        {
+            Assert.Equal(18, e.Tokens.Count);
+            Assert.Equal(3, e.NeedleStarts.Count);
+        });
     }
 
     private static string Text(long[] tokens) => string.Join(",", tokens);

@@ -31,12 +31,30 @@ public class RetrievalEvaluationTests
             var inBucket = Enumerable.Range(0, 24).Where(i => task.ValidationExamples[i].DepthBucket == b).ToArray();
             Assert.Equal(inBucket.Count(i => expected[i]) / 6.0, result.AccuracyByDepth[b], 12);
         }
-        Assert.InRange(result.Allocation.Total, 0.0, 1.0);
+        // The allocation is the mean over all examples, whatever the batches (24 examples in batches of 10, 10, 4).
+        var maps = model.ComputeAttentionMaps(batch.Inputs);
+        var whole = AttentionAllocation.Mean(AttentionAllocation.Measure(maps, task.ValidationExamples));
+        foreach (var m in maps) m.Dispose();
+        Assert.Equal(whole.Answer, result.Allocation.Answer, 12);
+        Assert.Equal(whole.Distractors, result.Allocation.Distractors, 12);
+        Assert.Equal(whole.Total, result.Allocation.Total, 12);
         Assert.True(model.training, "training mode is restored");
 
         var skipped = RetrievalEvaluation.Evaluate(model, task, measureAllocation: false);
         Assert.True(double.IsNaN(skipped.Allocation.Answer));
         Assert.Equal(result.Correct, skipped.Correct);
+    }
+
+    [Fact]
+    public void BatchSizeAndEmptyExamplesAreRejected()
+    {
+        using var model = new DiffTransformerLM(Build.TinyConfig(AttentionKind.Softmax, vocab: 63) with { MaxSequenceLength = 48 });
+        var task = new NeedleRetrievalTask(new NeedleTaskOptions { ValidationExamples = 8 });
+        var size = Assert.Throws<ArgumentOutOfRangeException>(() => RetrievalEvaluation.Evaluate(model, task, batchSize: 0));
+        Assert.Equal("batchSize", size.ParamName);
+        Assert.Contains("got 0", size.Message);
+        var none = Assert.Throws<ArgumentException>(() => RetrievalEvaluation.Evaluate(model, task, Array.Empty<NeedleExample>()));
+        Assert.Equal("examples", none.ParamName);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public sealed class MixedPrecisionTests : IDisposable
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"validation loss float32 {f32.Initial:F4} -> {f32.Final:F4}, bfloat16 {bf16.Initial:F4} -> {bf16.Final:F4}; " +
             $"largest training-loss gap {f32.Train.Zip(bf16.Train).Max(p => Math.Abs(p.First - p.Second)):F4}");
-        Assert.Equal(f32.Initial, bf16.Initial, 1); // same initial model, evaluated in each precision
+        Assert.Equal(f32.Initial, bf16.Initial, tolerance: 0.05); // same initial model, evaluated in each precision
         Assert.True(bf16.Final < bf16.Initial - 1.5, $"bfloat16 validation loss went from {bf16.Initial:F3} to {bf16.Final:F3}");
         Assert.True(Math.Abs(bf16.Final - f32.Final) < 0.15,
             $"bfloat16 final validation loss {bf16.Final:F3} is far from float32's {f32.Final:F3}");

@@ -1,4 +1,4 @@
-namespace DiffTransformer.Tests;
+namespace DiffTransformer.Testing;
 
 /// <summary>A fresh directory under the system temp folder, deleted on dispose.</summary>
 internal sealed class TempDirectory : IDisposable
