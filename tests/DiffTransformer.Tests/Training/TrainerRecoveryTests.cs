@@ -1,0 +1,66 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiffTransformer.Tests.Training;
+
+/// <summary>Failures part-way through loading a checkpoint or a step leave the trainer as it was.</summary>
+public sealed class TrainerRecoveryTests : IDisposable
+{
+    private readonly TempDirectory temp = new();
+
+    public void Dispose() => temp.Dispose();
+
+    [Theory]
+    [InlineData("zeroed")]
+    [InlineData("left out of range")]
+    public void CorruptRandomStateFailsBeforeAnythingIsLoaded(string damage)
+    {
+        var options = new TrainingOptions { Steps = 4, WarmupSteps = 1 };
+        using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16, seed: 5);
+        manual_seed(1);
+        using var model = new DiffTransformerLM(Corpus.ByteConfig());
+        using var trainer = new Trainer(model, data, options);
+        trainer.Step();
+        trainer.Step();
+        string directory = Path.Combine(temp.Path, "ckpt");
+        trainer.SaveCheckpoint(directory);
+
+        string optimizerPath = Path.Combine(directory, "optimizer.safetensors");
+        var state = Safetensors.Load(optimizerPath);
+        var blob = state["rng.torch_cpu"];
+        if (damage == "zeroed") blob.zero_();
+        else blob.narrow(0, 8, 4).fill_(255); // the mt19937 'left' counter (int32 after the 64-bit seed) becomes -1
+        Safetensors.Save(optimizerPath, state);
+
+        manual_seed(2);
+        using var other = new DiffTransformerLM(Corpus.ByteConfig());
+        using var target = new Trainer(other, data, options);
+        target.Step();
+        var weights = Snapshot(other.state_dict());
+        var moments = Snapshot(Moments(target.Optimizer));
+        using var random = torch.random.get_rng_state();
+
+        var error = Assert.Throws<InvalidDataException>(() => target.LoadCheckpoint(directory));
+        Assert.Contains("rng.torch_cpu", error.Message);
+        Assert.Equal(1, target.CompletedSteps);
+        foreach (var (key, value) in other.state_dict()) Assert.True(Bits.Same(value, weights[key]), key);
+        foreach (var (key, value) in Moments(target.Optimizer)) Assert.True(Bits.Same(value, moments[key]), key);
+        Assert.All(target.Optimizer.state_dict().State.Cast<TorchSharp.Modules.AdamW.State>(), s => Assert.Equal(1, s.step));
+        Assert.True(Bits.Same(random, torch.random.get_rng_state()));
+    }
+
+    private static Dictionary<string, Tensor> Moments(TorchSharp.Modules.AdamW optimizer)
+    {
+        var result = new Dictionary<string, Tensor>();
+        var states = optimizer.state_dict().State.Cast<TorchSharp.Modules.AdamW.State>().ToArray();
+        for (int i = 0; i < states.Length; i++)
+        {
+            result[$"{i}.exp_avg"] = states[i].exp_avg;
+            result[$"{i}.exp_avg_sq"] = states[i].exp_avg_sq;
+        }
+        return result;
+    }
+
+    private static Dictionary<string, Tensor> Snapshot(Dictionary<string, Tensor> tensors) =>
+        tensors.ToDictionary(p => p.Key, p => p.Value.detach().clone());
+}
