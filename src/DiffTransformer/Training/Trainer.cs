@@ -90,8 +90,9 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// One optimizer step: <see cref="TrainingOptions.GradientAccumulationSteps"/> micro-batches (batch
-    /// <c>CompletedSteps * accumulation + i</c>), each loss scaled by <c>1 / accumulation</c> and back-propagated; then
-    /// clipping, the AdamW update at the scheduled learning rate, and cleared gradients. One CPU round trip (the loss
+    /// <c>CompletedSteps * accumulation + i</c>), each loss scaled by <c>1 / accumulation</c> and back-propagated into
+    /// gradients cleared first; then clipping, the AdamW update at the scheduled learning rate, and cleared gradients. If
+    /// it throws (for example while fetching a batch), nothing is updated and the next call starts afresh. One CPU round trip (the loss
     /// and gradient norm it reports). Steps past <see cref="TrainingOptions.Steps"/> use the floor learning rate.
     /// </summary>
     public TrainingProgress Step()
@@ -100,6 +101,7 @@ public sealed class Trainer : IDisposable
         var watch = Stopwatch.StartNew();
         int accumulation = Options.GradientAccumulationSteps;
         Model.train();
+        Model.zero_grad(); // a step that failed after a backward (or the caller's own backward) leaves gradients behind
         using var scope = NewDisposeScope();
         double rate = Schedule.Apply(Optimizer, CompletedSteps);
         var lossSum = zeros(1, ScalarType.Float32, device);

@@ -49,6 +49,29 @@ public sealed class TrainerRecoveryTests : IDisposable
         Assert.True(Bits.Same(random, torch.random.get_rng_state()));
     }
 
+    [Fact]
+    public void AStepThatFailedAfterABackwardLeavesNoGradientBehind()
+    {
+        var options = new TrainingOptions { Steps = 2, WarmupSteps = 0, LearningRate = 1e-2, GradientAccumulationSteps = 2 };
+        using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16, seed: 5);
+        var failing = new FailOnce(data, failAt: 1); // the second micro-batch of the first step
+        manual_seed(3);
+        using var a = new DiffTransformerLM(Corpus.ByteConfig());
+        manual_seed(3);
+        using var b = new DiffTransformerLM(Corpus.ByteConfig());
+        using var recovered = new Trainer(a, failing, options);
+        using var fresh = new Trainer(b, data, options);
+
+        Assert.Throws<IOException>(() => recovered.Step());
+        Assert.Equal(0, recovered.CompletedSteps);
+        var r1 = recovered.Step();
+        var r2 = fresh.Step();
+
+        Assert.Equal(r2.Loss, r1.Loss);
+        Assert.Equal(r2.GradientNorm, r1.GradientNorm);
+        foreach (var (key, value) in a.state_dict()) Assert.True(Bits.Same(value, b.state_dict()[key]), key);
+    }
+
     private static Dictionary<string, Tensor> Moments(TorchSharp.Modules.AdamW optimizer)
     {
         var result = new Dictionary<string, Tensor>();
@@ -63,4 +86,22 @@ public sealed class TrainerRecoveryTests : IDisposable
 
     private static Dictionary<string, Tensor> Snapshot(Dictionary<string, Tensor> tensors) =>
         tensors.ToDictionary(p => p.Key, p => p.Value.detach().clone());
+
+    /// <summary>Batches of <paramref name="inner"/>, except that fetching batch <paramref name="failAt"/> throws the first time.</summary>
+    private sealed class FailOnce(ITrainingData inner, long failAt) : ITrainingData
+    {
+        private bool failed;
+
+        public TrainingBatch GetTrainingBatch(long index, Device device)
+        {
+            if (index == failAt && !failed)
+            {
+                failed = true;
+                throw new IOException("the data source failed once");
+            }
+            return inner.GetTrainingBatch(index, device);
+        }
+
+        public IEnumerable<TrainingBatch> GetValidationBatches(Device device) => inner.GetValidationBatches(device);
+    }
 }
