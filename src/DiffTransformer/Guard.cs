@@ -50,5 +50,7 @@ internal static class Guard
             throw new ArgumentException($"{name} must be a floating-point tensor; got dtype {x.dtype}.", name);
     }
 
-    public static string Shape(torch.Tensor t) => "[" + string.Join(", ", t.shape) + "]";
+    public static string Shape(torch.Tensor t) => Shape(t.shape);
+
+    public static string Shape(long[] shape) => "[" + string.Join(", ", shape) + "]";
 }

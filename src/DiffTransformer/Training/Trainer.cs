@@ -92,8 +92,10 @@ public sealed class Trainer : IDisposable
     /// One optimizer step: <see cref="TrainingOptions.GradientAccumulationSteps"/> micro-batches (batch
     /// <c>CompletedSteps * accumulation + i</c>), each loss scaled by <c>1 / accumulation</c> and back-propagated into
     /// gradients cleared first; then clipping, the AdamW update at the scheduled learning rate, and cleared gradients. If
-    /// it throws (for example while fetching a batch), nothing is updated and the next call starts afresh. One CPU round trip (the loss
-    /// and gradient norm it reports). Steps past <see cref="TrainingOptions.Steps"/> use the floor learning rate.
+    /// it throws (for example while fetching a batch), nothing is updated and the next call starts afresh.
+    /// Device-to-host copies: one per micro-batch (<see cref="DiffTransformerLM.Loss"/> reads its token and target range
+    /// checks back) and one at the end (the loss and gradient norm it reports). Steps past
+    /// <see cref="TrainingOptions.Steps"/> use the floor learning rate.
     /// </summary>
     public TrainingProgress Step()
     {
