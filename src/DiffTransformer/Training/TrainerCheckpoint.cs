@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -23,7 +24,16 @@ internal static class TrainerCheckpoint
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
         WriteIndented = true,
+        // Every field, the format version and each option included, must be present: a missing one is an error, not a default.
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { RequireEveryProperty } },
     };
+
+    private static void RequireEveryProperty(JsonTypeInfo info)
+    {
+        if (info.Kind != JsonTypeInfoKind.Object) return;
+        foreach (var property in info.Properties)
+            if (property.Set is not null) property.IsRequired = true; // not the computed TrainingOptions.Schedule
+    }
 
     public sealed record State(long CompletedSteps, long Tokens, double ElapsedSeconds, TrainingOptions Options)
     {

@@ -72,6 +72,39 @@ public sealed class TrainerRecoveryTests : IDisposable
         foreach (var (key, value) in a.state_dict()) Assert.True(Bits.Same(value, b.state_dict()[key]), key);
     }
 
+    [Theory]
+    [InlineData("format_version")]
+    [InlineData("completed_steps")]
+    [InlineData("options.beta1")]
+    [InlineData("options.max_gradient_norm")]
+    public void TrainerStateWithAMissingFieldIsRejected(string field)
+    {
+        var options = new TrainingOptions { Steps = 4, WarmupSteps = 1 };
+        using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16, seed: 5);
+        manual_seed(1);
+        using var model = new DiffTransformerLM(Corpus.ByteConfig());
+        using var trainer = new Trainer(model, data, options);
+        trainer.Step();
+        string directory = Path.Combine(temp.Path, "ckpt");
+        trainer.SaveCheckpoint(directory);
+        string statePath = Path.Combine(directory, "trainer_state.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(statePath))!.AsObject();
+        string[] path = field.Split('.');
+        var owner = path.Length == 1 ? json : json[path[0]]!.AsObject();
+        Assert.True(owner.Remove(path[^1]), field);
+        File.WriteAllText(statePath, json.ToJsonString());
+
+        manual_seed(2);
+        using var other = new DiffTransformerLM(Corpus.ByteConfig());
+        using var target = new Trainer(other, data, options);
+        var weights = Snapshot(other.state_dict());
+        var error = Assert.Throws<InvalidDataException>(() => target.LoadCheckpoint(directory));
+        Assert.Contains("not a valid trainer state", error.Message);
+        Assert.Contains($"'{path[^1]}'", error.Message);
+        Assert.Equal(0, target.CompletedSteps);
+        foreach (var (key, value) in other.state_dict()) Assert.True(Bits.Same(value, weights[key]), key);
+    }
+
     private static Dictionary<string, Tensor> Moments(TorchSharp.Modules.AdamW optimizer)
     {
         var result = new Dictionary<string, Tensor>();
