@@ -36,7 +36,7 @@ public static class Evaluation
         {
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            var device = model.parameters().First().device;
+            var device = model.Device;
             var lossSum = zeros(1, ScalarType.Float64, device);
             var countSum = zeros(1, ScalarType.Int64, device);
             int read = 0;

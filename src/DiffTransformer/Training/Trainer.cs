@@ -39,7 +39,7 @@ public sealed class Trainer : IDisposable
         Model = model;
         Data = data;
         Schedule = Options.Schedule;
-        device = parameters[0].parameter.device;
+        device = model.Device;
 
         var split = ParameterGroups.Split(model);
         if (Options.Precision == TrainingPrecision.BFloat16)
