@@ -204,13 +204,10 @@ public sealed class Trainer : IDisposable
         string weightsPath = ModelCheckpoint.RequireFile(directory, ModelCheckpoint.WeightsFileName);
         string optimizerPath = ModelCheckpoint.RequireFile(directory, ModelCheckpoint.OptimizerFileName);
         var target = TrainedWeights();
-        var report = ModuleWeights.Compare(target,
-            Safetensors.ReadHeader(weightsPath).Entries.Select(e => (e.Name, e.Shape, e.ScalarType)), convertDTypes: false);
-        if (!report.IsExact) throw new CheckpointMismatchException(weightsPath, report, nameof(directory));
-        using var optimizerState = TrainerCheckpoint.ReadOptimizer(optimizerPath, Optimizer, optimized);
-        var weights = Safetensors.Load(weightsPath);
+        var weights = ModuleWeights.Read(target, weightsPath, strict: true, convertDTypes: false, nameof(directory)).Tensors;
         try
         {
+            using var optimizerState = TrainerCheckpoint.ReadOptimizer(optimizerPath, Optimizer, optimized);
             // Everything is read and checked: from here on nothing can fail for a reason the files control.
             using (no_grad())
                 foreach (var (name, tensor) in target) tensor.copy_(weights[name]);

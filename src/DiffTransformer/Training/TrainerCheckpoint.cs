@@ -90,6 +90,7 @@ internal static class TrainerCheckpoint
     public static Pending ReadOptimizer(string path, AdamW optimizer, IReadOnlyList<(string Name, Parameter Parameter)> parameters)
     {
         var states = States(optimizer, parameters);
+        Dictionary<string, Tensor> loaded; // owned by the returned Pending
         using (NewDisposeScope())
         {
             var expected = new Dictionary<string, Tensor>();
@@ -100,11 +101,9 @@ internal static class TrainerCheckpoint
                 expected[parameters[i].Name + ".step"] = tensor(0L);
             }
             expected[RandomStateKey] = random.get_rng_state();
-            var report = ModuleWeights.Compare(expected,
-                Safetensors.ReadHeader(path).Entries.Select(e => (e.Name, e.Shape, e.ScalarType)), convertDTypes: false);
-            if (!report.IsExact) throw new CheckpointMismatchException(path, report, "directory");
+            loaded = ModuleWeights.Read(expected, path, strict: true, convertDTypes: false, "directory").Tensors;
+            foreach (var t in loaded.Values) t.DetachFromDisposeScope();
         }
-        var loaded = Safetensors.Load(path); // owned by the returned Pending
         try
         {
             var steps = new long[parameters.Count];
