@@ -15,16 +15,15 @@ public sealed class Cl100kTokenizer : ITokenizer
     private static readonly Lazy<Cl100kTokenizer> Shared = new(() => new Cl100kTokenizer());
 
     private readonly TiktokenTokenizer tokenizer;
-    private readonly HashSet<int> validIds;
+    private readonly HashSet<int> specialIds;
 
     /// <summary>Loads the encoding from the bundled data (about 100k merges; takes a moment, so prefer <see cref="Instance"/>).</summary>
     public Cl100kTokenizer()
     {
         tokenizer = TiktokenTokenizer.CreateForEncoding("cl100k_base");
         // cl100k_base is a fixed, published encoding: merged tokens 0..100255, then the special tokens.
-        validIds = Enumerable.Range(0, MergedTokens).ToHashSet();
-        if (tokenizer.SpecialTokens is { } specials) validIds.UnionWith(specials.Values);
-        VocabSize = validIds.Max() + 1;
+        specialIds = tokenizer.SpecialTokens is { } specials ? specials.Values.ToHashSet() : new HashSet<int>();
+        VocabSize = Math.Max(MergedTokens, specialIds.Count == 0 ? 0 : specialIds.Max() + 1);
         EndOfText = tokenizer.SpecialTokens?.TryGetValue("<|endoftext|>", out int id) == true ? id : null;
     }
 
@@ -51,8 +50,10 @@ public sealed class Cl100kTokenizer : ITokenizer
     public string Decode(ReadOnlySpan<int> ids)
     {
         for (int i = 0; i < ids.Length; i++)
-            if (!validIds.Contains(ids[i]))
+            if (!IsValid(ids[i]))
                 throw new ArgumentException($"ids must be cl100k_base token ids (in [0, {VocabSize}), not an unused id); ids[{i}] is {ids[i]}.", nameof(ids));
         return tokenizer.Decode(ids.ToArray()) ?? string.Empty;
     }
+
+    private bool IsValid(int id) => (id >= 0 && id < MergedTokens) || specialIds.Contains(id);
 }

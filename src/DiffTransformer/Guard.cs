@@ -15,6 +15,23 @@ internal static class Guard
         if (value < 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be >= 0; got {value}.");
     }
 
+    public static void NonNegative(long value, string name)
+    {
+        if (value < 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be >= 0; got {value}.");
+    }
+
+    public static void NonNegativeFinite(double value, string name)
+    {
+        if (!(value >= 0) || double.IsInfinity(value))
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number >= 0; got {value}.");
+    }
+
+    /// <summary>Checks <c>0 &lt;= value &lt; 1</c> (NaN fails).</summary>
+    public static void UnitInterval(double value, string name)
+    {
+        if (!(value >= 0 && value < 1)) throw new ArgumentOutOfRangeException(name, value, $"{name} must lie in [0, 1); got {value}.");
+    }
+
     public static void PositiveFinite(double value, string name)
     {
         if (!(value > 0) || double.IsInfinity(value))
@@ -50,5 +67,7 @@ internal static class Guard
             throw new ArgumentException($"{name} must be a floating-point tensor; got dtype {x.dtype}.", name);
     }
 
-    public static string Shape(torch.Tensor t) => "[" + string.Join(", ", t.shape) + "]";
+    public static string Shape(torch.Tensor t) => Shape(t.shape);
+
+    public static string Shape(long[] shape) => "[" + string.Join(", ", shape) + "]";
 }

@@ -4,12 +4,16 @@ namespace DiffTransformer;
 /// Replaces a whole directory so that a crash never leaves a mix of old and new files in it: the new content is written
 /// to a hidden sibling directory, and only when every file is complete and flushed is the old directory renamed away
 /// and the new one renamed into place. Between those two renames (microseconds) the path is briefly absent; the
-/// previous content then still exists, complete, as <c>.NAME.old-*</c> beside it.
+/// previous content then still exists, complete, as <c>.NAME.old-*</c> beside it. Deleting that copy after the swap is
+/// best-effort: the save has succeeded by then, so a failure there leaves the copy behind instead of throwing.
 /// </summary>
 internal static class AtomicDirectory
 {
     /// <summary>Test hook: called with the temporary directory once it is complete, just before the swap.</summary>
     internal static Action<string>? BeforeCommit;
+
+    /// <summary>Test hook: called with the previous content's directory after the swap, just before it is deleted.</summary>
+    internal static Action<string>? BeforeCleanup;
 
     /// <summary>
     /// Writes <paramref name="directory"/> anew through <paramref name="write"/>, which receives the temporary directory
@@ -47,7 +51,7 @@ internal static class AtomicDirectory
                     Directory.Move(old, full); // put the previous checkpoint back
                     throw;
                 }
-                Directory.Delete(old, recursive: true);
+                DeleteBestEffort(old);
             }
             else
             {
@@ -57,6 +61,19 @@ internal static class AtomicDirectory
         finally
         {
             if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        }
+    }
+
+    private static void DeleteBestEffort(string old)
+    {
+        try
+        {
+            BeforeCleanup?.Invoke(old);
+            Directory.Delete(old, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The new content is in place; the old copy is only wasted space now, not a failed save.
         }
     }
 

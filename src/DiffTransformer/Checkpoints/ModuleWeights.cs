@@ -39,12 +39,8 @@ public static class ModuleWeights
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var header = Safetensors.ReadHeader(path);
         var target = module.state_dict();
-        var report = Compare(target, header.Entries.Select(e => (e.Name, e.Shape, e.ScalarType)), convertDTypes);
-        if (strict && !report.IsExact) throw new CheckpointMismatchException(path, report, nameof(path));
-        var wanted = report.Loaded.ToHashSet(StringComparer.Ordinal);
-        var tensors = Safetensors.Load(path, wanted.Contains);
+        var (report, tensors) = Read(target, path, strict, convertDTypes, nameof(path));
         try
         {
             Copy(target, tensors, report.Loaded);
@@ -70,6 +66,22 @@ public static class ModuleWeights
         if (strict && !report.IsExact) throw new CheckpointMismatchException(nameof(tensors), report, nameof(tensors));
         Copy(target, tensors, report.Loaded);
         return report;
+    }
+
+    /// <summary>
+    /// The first half of every load from a file: checks the header of <paramref name="path"/> against
+    /// <paramref name="target"/> (throwing <see cref="CheckpointMismatchException"/> for <paramref name="parameterName"/>
+    /// when <paramref name="strict"/> and it does not fit) and reads the tensors that fit. Changes nothing; the caller
+    /// copies them in and disposes them.
+    /// </summary>
+    internal static (WeightLoadReport Report, Dictionary<string, Tensor> Tensors) Read(Dictionary<string, Tensor> target,
+        string path, bool strict, bool convertDTypes, string parameterName)
+    {
+        var header = Safetensors.ReadHeader(path);
+        var report = Compare(target, header.Entries.Select(e => (e.Name, e.Shape, e.ScalarType)), convertDTypes);
+        if (strict && !report.IsExact) throw new CheckpointMismatchException(path, report, parameterName);
+        var wanted = report.Loaded.ToHashSet(StringComparer.Ordinal);
+        return (report, Safetensors.Load(path, wanted.Contains));
     }
 
     internal static WeightLoadReport Compare(Dictionary<string, Tensor> target,

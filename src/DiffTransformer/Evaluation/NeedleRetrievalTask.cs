@@ -68,7 +68,7 @@ public sealed class NeedleRetrievalTask : ITrainingData
     /// <summary>The examples of training batch <paramref name="index"/> (0-based), <see cref="NeedleTaskOptions.BatchSize"/> of them.</summary>
     public IReadOnlyList<NeedleExample> TrainingExamples(long index)
     {
-        if (index < 0) throw new ArgumentOutOfRangeException(nameof(index), index, $"index must be >= 0; got {index}.");
+        Guard.NonNegative(index, nameof(index));
         var examples = new NeedleExample[Options.BatchSize];
         for (int row = 0; row < examples.Length; row++)
         {

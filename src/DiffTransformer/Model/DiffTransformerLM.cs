@@ -116,11 +116,28 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
         return Head(norm.call(hidden)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Mean next-token cross-entropy of <paramref name="tokens"/> against <paramref name="targets"/> (both <c>[batch, time]</c>).</summary>
+    /// <summary>
+    /// Mean next-token cross-entropy of <paramref name="tokens"/> against <paramref name="targets"/> (both
+    /// <c>[batch, time]</c>), with the checks of <see cref="Forward"/> and <see cref="CrossEntropy"/>. The token range
+    /// and the target range are read back together: one device-to-host copy per call.
+    /// </summary>
     public Tensor Loss(Tensor tokens, Tensor targets, long ignoreIndex = -100)
     {
+        CheckTokenShape(tokens, 0, nameof(tokens));
+        ArgumentNullException.ThrowIfNull(targets);
+        long vocab = Config.VocabSize;
+        CheckTargetShape(new[] { tokens.shape[0], tokens.shape[1], vocab }, targets);
         using var scope = NewDisposeScope();
-        return CrossEntropy(Forward(tokens), targets, ignoreIndex).MoveToOuterDisposeScope();
+        var device = Device;
+        var flatTargets = targets.reshape(-1).to(ScalarType.Int64).to(device);
+        var outOfRange = TargetsOutOfRange(flatTargets, vocab, ignoreIndex);
+        var onDevice = tokens.to(device);
+        var read = stack(new[] { onDevice.min().to(ScalarType.Int64), onDevice.max().to(ScalarType.Int64), outOfRange.any().to(ScalarType.Int64) })
+            .cpu().data<long>().ToArray();
+        CheckTokenRange(read[0], read[1], nameof(tokens));
+        if (read[2] != 0) ThrowTargetsOutOfRange(flatTargets, outOfRange, vocab, ignoreIndex);
+        var logits = Run(onDevice, cache: null, paddingMask: null, lastPositionOnly: false, mapsCaptured: null);
+        return ScoredCrossEntropy(logits, flatTargets, ignoreIndex).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -131,22 +148,37 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
-        if (logits.dim() != 3 || targets.dim() != 2 || logits.shape[0] != targets.shape[0] || logits.shape[1] != targets.shape[1])
-            throw new ArgumentException(
-                $"targets must be [batch, time] matching logits [batch, time, vocab]; got logits {Guard.Shape(logits)}, targets {Guard.Shape(targets)}.",
-                nameof(targets));
+        CheckTargetShape(logits.shape, targets);
         long vocab = logits.shape[2];
         using var scope = NewDisposeScope();
         var flatTargets = targets.reshape(-1).to(ScalarType.Int64);
-        var valid = flatTargets.NotEqual(ignoreIndex);
-        var outOfRange = valid & (flatTargets.Less(0) | flatTargets.AtLeastMask(vocab));
-        if (outOfRange.any().item<bool>())
+        var outOfRange = TargetsOutOfRange(flatTargets, vocab, ignoreIndex);
+        if (outOfRange.any().item<bool>()) ThrowTargetsOutOfRange(flatTargets, outOfRange, vocab, ignoreIndex);
+        return ScoredCrossEntropy(logits, flatTargets, ignoreIndex).MoveToOuterDisposeScope();
+    }
+
+    private static void CheckTargetShape(long[] logitsShape, Tensor targets)
+    {
+        if (logitsShape.Length != 3 || targets.dim() != 2 || logitsShape[0] != targets.shape[0] || logitsShape[1] != targets.shape[1])
             throw new ArgumentException(
-                $"targets must lie in [0, {vocab}) or equal ignoreIndex {ignoreIndex}; found {flatTargets.masked_select(outOfRange)[0].item<long>()}.",
+                $"targets must be [batch, time] matching logits [batch, time, vocab]; got logits {Guard.Shape(logitsShape)}, targets {Guard.Shape(targets)}.",
                 nameof(targets));
-        var flatLogits = logits.reshape(-1, vocab);
+    }
+
+    private static Tensor TargetsOutOfRange(Tensor flatTargets, long vocab, long ignoreIndex) =>
+        flatTargets.NotEqual(ignoreIndex) & (flatTargets.Less(0) | flatTargets.AtLeastMask(vocab));
+
+    private static void ThrowTargetsOutOfRange(Tensor flatTargets, Tensor outOfRange, long vocab, long ignoreIndex) =>
+        throw new ArgumentException(
+            $"targets must lie in [0, {vocab}) or equal ignoreIndex {ignoreIndex}; found {flatTargets.masked_select(outOfRange)[0].item<long>()}.",
+            "targets");
+
+    /// <summary>The loss over checked <c>[batch * time]</c> int64 targets.</summary>
+    private static Tensor ScoredCrossEntropy(Tensor logits, Tensor flatTargets, long ignoreIndex)
+    {
+        var flatLogits = logits.reshape(-1, logits.shape[2]);
         if (ScaledDotProduct.IsHalf(flatLogits.dtype)) flatLogits = flatLogits.to(ScalarType.Float32);
-        return F.cross_entropy(flatLogits, flatTargets, ignore_index: ignoreIndex).MoveToOuterDisposeScope();
+        return F.cross_entropy(flatLogits, flatTargets, ignore_index: ignoreIndex);
     }
 
     /// <summary>
@@ -170,6 +202,15 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
 
     private void CheckTokens(Tensor tokens, long past, string name)
     {
+        CheckTokenShape(tokens, past, name);
+        using var scope = NewDisposeScope();
+        var range = stack(new[] { tokens.min(), tokens.max() }).to(ScalarType.Int64).cpu();
+        CheckTokenRange(range[0].item<long>(), range[1].item<long>(), name);
+    }
+
+    /// <summary>The checks of <see cref="CheckTokens"/> that need no values from the device.</summary>
+    private void CheckTokenShape(Tensor tokens, long past, string name)
+    {
         ArgumentNullException.ThrowIfNull(tokens, name);
         if (tokens.dim() != 2 || tokens.shape[0] == 0 || tokens.shape[1] == 0)
             throw new ArgumentException($"{name} must have shape [batch, time] with batch and time >= 1; got {Guard.Shape(tokens)}.", name);
@@ -179,9 +220,10 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
             throw new ArgumentException(
                 $"{name} would make the sequence {past + tokens.shape[1]} tokens long (cached {past} + new {tokens.shape[1]}); MaxSequenceLength is {Config.MaxSequenceLength}.",
                 name);
-        using var scope = NewDisposeScope();
-        var range = stack(new[] { tokens.min(), tokens.max() }).to(ScalarType.Int64).cpu();
-        long min = range[0].item<long>(), max = range[1].item<long>();
+    }
+
+    private void CheckTokenRange(long min, long max, string name)
+    {
         if (min < 0 || max >= Config.VocabSize)
             throw new ArgumentException(
                 $"{name} must lie in [0, {Config.VocabSize}) (VocabSize); got values from {min} to {max}.", name);

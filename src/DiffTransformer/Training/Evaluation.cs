@@ -18,7 +18,8 @@ public static class Evaluation
     /// <summary>
     /// Runs <paramref name="model"/> in evaluation mode and without gradients over <paramref name="batches"/> (disposing
     /// each) and returns the loss averaged over every scored target, weighting batches by their scored targets. The
-    /// model's training mode is restored afterwards. One CPU round trip at the end.
+    /// model's training mode is restored afterwards. Device-to-host copies: one per batch (<see cref="DiffTransformerLM.Loss"/>
+    /// reads its token and target range checks back) and one at the end (the totals).
     /// </summary>
     /// <param name="model">The model.</param>
     /// <param name="batches">Batches on the model's device; taken over and disposed.</param>
@@ -35,7 +36,7 @@ public static class Evaluation
         {
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            var device = model.parameters().First().device;
+            var device = model.Device;
             var lossSum = zeros(1, ScalarType.Float64, device);
             var countSum = zeros(1, ScalarType.Int64, device);
             int read = 0;

@@ -60,14 +60,6 @@ internal sealed class MasterWeights : IDisposable
         foreach (var (model, master) in pairs) model.copy_(master);
     }
 
-    /// <summary>Sets the masters to <paramref name="values"/> (name to tensor) and rounds them into the model.</summary>
-    public void Load(IReadOnlyDictionary<string, Tensor> values)
-    {
-        using (no_grad())
-            foreach (var (name, master) in Named) master.copy_(values[name]);
-        CopyMastersToModel();
-    }
-
     public void Dispose()
     {
         foreach (var (_, master) in pairs)

@@ -26,8 +26,7 @@ public sealed class TokenBatches : ITrainingData, IDisposable
     {
         Guard.Positive(batchSize, nameof(batchSize));
         Guard.Positive(time, nameof(time));
-        if (!(validationFraction >= 0 && validationFraction < 1))
-            throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, $"validationFraction must lie in [0, 1); got {validationFraction}.");
+        Guard.UnitInterval(validationFraction, nameof(validationFraction));
         long length = tokens.Length;
         long validation = (long)Math.Floor(length * validationFraction);
         if (validationFraction > 0 && validation < time + 1)
@@ -70,7 +69,7 @@ public sealed class TokenBatches : ITrainingData, IDisposable
     /// <summary>Start positions (in the training split) of the windows of training batch <paramref name="index"/>.</summary>
     public long[] TrainingWindowStarts(long index)
     {
-        if (index < 0) throw new ArgumentOutOfRangeException(nameof(index), index, $"index must be >= 0; got {index}.");
+        Guard.NonNegative(index, nameof(index));
         ulong choices = (ulong)(validationStart - Time); // valid starts: 0 .. validationStart - (time + 1)
         var starts = new long[BatchSize];
         for (int row = 0; row < BatchSize; row++)

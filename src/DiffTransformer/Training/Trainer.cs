@@ -39,7 +39,7 @@ public sealed class Trainer : IDisposable
         Model = model;
         Data = data;
         Schedule = Options.Schedule;
-        device = parameters[0].parameter.device;
+        device = model.Device;
 
         var split = ParameterGroups.Split(model);
         if (Options.Precision == TrainingPrecision.BFloat16)
@@ -90,9 +90,12 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// One optimizer step: <see cref="TrainingOptions.GradientAccumulationSteps"/> micro-batches (batch
-    /// <c>CompletedSteps * accumulation + i</c>), each loss scaled by <c>1 / accumulation</c> and back-propagated; then
-    /// clipping, the AdamW update at the scheduled learning rate, and cleared gradients. One CPU round trip (the loss
-    /// and gradient norm it reports). Steps past <see cref="TrainingOptions.Steps"/> use the floor learning rate.
+    /// <c>CompletedSteps * accumulation + i</c>), each loss scaled by <c>1 / accumulation</c> and back-propagated into
+    /// gradients cleared first; then clipping, the AdamW update at the scheduled learning rate, and cleared gradients. If
+    /// it throws (for example while fetching a batch), nothing is updated and the next call starts afresh.
+    /// Device-to-host copies: one per micro-batch (<see cref="DiffTransformerLM.Loss"/> reads its token and target range
+    /// checks back) and one at the end (the loss and gradient norm it reports). Steps past
+    /// <see cref="TrainingOptions.Steps"/> use the floor learning rate.
     /// </summary>
     public TrainingProgress Step()
     {
@@ -100,6 +103,7 @@ public sealed class Trainer : IDisposable
         var watch = Stopwatch.StartNew();
         int accumulation = Options.GradientAccumulationSteps;
         Model.train();
+        Model.zero_grad(); // a step that failed after a backward (or the caller's own backward) leaves gradients behind
         using var scope = NewDisposeScope();
         double rate = Schedule.Apply(Optimizer, CompletedSteps);
         var lossSum = zeros(1, ScalarType.Float32, device);
@@ -200,13 +204,10 @@ public sealed class Trainer : IDisposable
         string weightsPath = ModelCheckpoint.RequireFile(directory, ModelCheckpoint.WeightsFileName);
         string optimizerPath = ModelCheckpoint.RequireFile(directory, ModelCheckpoint.OptimizerFileName);
         var target = TrainedWeights();
-        var report = ModuleWeights.Compare(target,
-            Safetensors.ReadHeader(weightsPath).Entries.Select(e => (e.Name, e.Shape, e.ScalarType)), convertDTypes: false);
-        if (!report.IsExact) throw new CheckpointMismatchException(weightsPath, report, nameof(directory));
-        using var optimizerState = TrainerCheckpoint.ReadOptimizer(optimizerPath, Optimizer, optimized);
-        var weights = Safetensors.Load(weightsPath);
+        var weights = ModuleWeights.Read(target, weightsPath, strict: true, convertDTypes: false, nameof(directory)).Tensors;
         try
         {
+            using var optimizerState = TrainerCheckpoint.ReadOptimizer(optimizerPath, Optimizer, optimized);
             // Everything is read and checked: from here on nothing can fail for a reason the files control.
             using (no_grad())
                 foreach (var (name, tensor) in target) tensor.copy_(weights[name]);

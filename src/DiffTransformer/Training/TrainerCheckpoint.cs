@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -23,7 +24,16 @@ internal static class TrainerCheckpoint
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
         WriteIndented = true,
+        // Every field, the format version and each option included, must be present: a missing one is an error, not a default.
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { RequireEveryProperty } },
     };
+
+    private static void RequireEveryProperty(JsonTypeInfo info)
+    {
+        if (info.Kind != JsonTypeInfoKind.Object) return;
+        foreach (var property in info.Properties)
+            if (property.Set is not null) property.IsRequired = true; // not the computed TrainingOptions.Schedule
+    }
 
     public sealed record State(long CompletedSteps, long Tokens, double ElapsedSeconds, TrainingOptions Options)
     {
@@ -80,6 +90,7 @@ internal static class TrainerCheckpoint
     public static Pending ReadOptimizer(string path, AdamW optimizer, IReadOnlyList<(string Name, Parameter Parameter)> parameters)
     {
         var states = States(optimizer, parameters);
+        Dictionary<string, Tensor> loaded; // owned by the returned Pending
         using (NewDisposeScope())
         {
             var expected = new Dictionary<string, Tensor>();
@@ -90,22 +101,47 @@ internal static class TrainerCheckpoint
                 expected[parameters[i].Name + ".step"] = tensor(0L);
             }
             expected[RandomStateKey] = random.get_rng_state();
-            var report = ModuleWeights.Compare(expected,
-                Safetensors.ReadHeader(path).Entries.Select(e => (e.Name, e.Shape, e.ScalarType)), convertDTypes: false);
-            if (!report.IsExact) throw new CheckpointMismatchException(path, report, "directory");
+            loaded = ModuleWeights.Read(expected, path, strict: true, convertDTypes: false, "directory").Tensors;
+            foreach (var t in loaded.Values) t.DetachFromDisposeScope();
         }
-        var loaded = Safetensors.Load(path); // owned by the returned Pending
-        var steps = new long[parameters.Count];
-        for (int i = 0; i < parameters.Count; i++)
+        try
         {
-            steps[i] = loaded[parameters[i].Name + ".step"].item<long>();
-            if (steps[i] < 0)
+            var steps = new long[parameters.Count];
+            for (int i = 0; i < parameters.Count; i++)
             {
-                foreach (var t in loaded.Values) t.Dispose();
-                throw new InvalidDataException($"'{path}' has a negative step for '{parameters[i].Name}': {steps[i]}.");
+                steps[i] = loaded[parameters[i].Name + ".step"].item<long>();
+                if (steps[i] < 0)
+                    throw new InvalidDataException($"'{path}' has a negative step for '{parameters[i].Name}': {steps[i]}.");
             }
+            CheckRandomState(loaded[RandomStateKey], path);
+            return new Pending(states, parameters, loaded, steps);
         }
-        return new Pending(states, parameters, loaded, steps);
+        catch
+        {
+            foreach (var t in loaded.Values) t.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Checks a CPU generator state the way libtorch's <c>CPUGeneratorImpl::set_state</c> does (its mt19937 must be
+    /// seeded, with <c>left</c> in [1, 624] and <c>next</c> &lt;= 624). It has to happen here: libtorch's own check
+    /// throws a C++ error that TorchSharp 0.107 does not catch, which terminates the process. Layout (a prefix of
+    /// <c>CPUGeneratorImplState</c>): int64 seed, int32 left, int32 seeded, int64 next, then the state words.
+    /// </summary>
+    private static void CheckRandomState(Tensor state, string path)
+    {
+        const int StateWords = 624;
+        byte[] bytes = state.data<byte>().ToArray();
+        if (bytes.Length < 24)
+            throw new InvalidDataException($"'{path}' holds an invalid CPU random state ({RandomStateKey}): {bytes.Length} bytes.");
+        int left = BitConverter.ToInt32(bytes, 8);
+        int seeded = BitConverter.ToInt32(bytes, 12);
+        uint next = (uint)BitConverter.ToUInt64(bytes, 16); // libtorch keeps the low 32 bits
+        if (seeded == 0 || left < 1 || left > StateWords || next > StateWords)
+            throw new InvalidDataException(
+                $"'{path}' holds an invalid CPU random state ({RandomStateKey}): the mt19937 generator must be seeded " +
+                $"with left in [1, {StateWords}] and next <= {StateWords}; got seeded {seeded}, left {left}, next {next}.");
     }
 
     private static AdamW.State[] States(AdamW optimizer, IReadOnlyList<(string Name, Parameter Parameter)> parameters)

@@ -70,10 +70,9 @@ public sealed record TrainingOptions
         Guard.NonNegative(EvaluationInterval, nameof(EvaluationInterval));
         Guard.Positive(GradientAccumulationSteps, nameof(GradientAccumulationSteps));
         if (MaxEvaluationBatches is { } batches) Guard.Positive(batches, nameof(MaxEvaluationBatches));
-        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay))
-            throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, $"WeightDecay must be a finite number >= 0; got {WeightDecay}.");
-        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentOutOfRangeException(nameof(Beta1), Beta1, $"Beta1 must lie in [0, 1); got {Beta1}.");
-        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentOutOfRangeException(nameof(Beta2), Beta2, $"Beta2 must lie in [0, 1); got {Beta2}.");
+        Guard.NonNegativeFinite(WeightDecay, nameof(WeightDecay));
+        Guard.UnitInterval(Beta1, nameof(Beta1));
+        Guard.UnitInterval(Beta2, nameof(Beta2));
         Guard.PositiveFinite(Epsilon, nameof(Epsilon));
         if (MaxGradientNorm is { } norm) Guard.PositiveFinite(norm, nameof(MaxGradientNorm));
         Guard.Defined(Precision, nameof(Precision));

@@ -29,7 +29,7 @@ public sealed record WarmupCosineSchedule(double PeakLearningRate, double MinLea
     /// <summary>The learning rate of optimizer step <paramref name="step"/> (0-based; must be &gt;= 0).</summary>
     public double LearningRateAt(long step)
     {
-        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, $"step must be >= 0; got {step}.");
+        Guard.NonNegative(step, nameof(step));
         if (step < WarmupSteps) return PeakLearningRate * (step + 1) / WarmupSteps;
         if (step >= TotalSteps) return MinLearningRate;
         double progress = (double)(step - WarmupSteps) / Math.Max(1, TotalSteps - WarmupSteps);

@@ -99,6 +99,28 @@ public sealed class ModelCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void FailingToDeleteThePreviousCopyDoesNotFailTheSave()
+    {
+        using var first = new DiffTransformerLM(Build.TinyConfig(AttentionKind.Differential));
+        using var second = new DiffTransformerLM(Build.TinyConfig(AttentionKind.Softmax));
+        string directory = Path.Combine(temp.Path, "ckpt");
+        ModelCheckpoint.Save(first, directory);
+        AtomicDirectory.BeforeCleanup = _ => throw new IOException("simulated: the old copy cannot be deleted");
+        try
+        {
+            ModelCheckpoint.Save(second, directory);
+        }
+        finally
+        {
+            AtomicDirectory.BeforeCleanup = null;
+        }
+        Assert.Equal(AttentionKind.Softmax, ModelCheckpoint.ReadConfig(directory).Attention);
+        var old = Assert.Single(temp.Entries(), e => e.StartsWith(".ckpt.old-", StringComparison.Ordinal));
+        Assert.Equal(AttentionKind.Differential, ModelCheckpoint.ReadConfig(Path.Combine(temp.Path, old)).Attention);
+        Assert.Equal(2, temp.Entries().Length); // the checkpoint and the left-over copy, no temporary directory
+    }
+
+    [Fact]
     public void SaveRefusesToReplaceADirectoryWithForeignFiles()
     {
         using var model = new DiffTransformerLM(Build.TinyConfig(AttentionKind.Softmax));

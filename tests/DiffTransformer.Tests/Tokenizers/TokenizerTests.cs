@@ -54,6 +54,8 @@ public sealed class TokenizerTests
             Assert.Equal("ids", error.ParamName);
             Assert.Contains($"ids[1] is {id}", error.Message);
         }
+        Assert.Equal(100277, Cl100kTokenizer.Instance.VocabSize);
+        Cl100kTokenizer.Instance.Decode(new[] { 0, 100255, 100257, 100276 }); // the edges of both ranges are valid
     }
 
     [Fact]

@@ -173,7 +173,8 @@ public sealed class TrainerTests : IDisposable
 
     [Theory]
     [InlineData("{ broken", "not a valid trainer state")]
-    [InlineData("{\"completed_steps\": 1, \"tokens\": 1, \"elapsed_seconds\": 0, \"format_version\": 1}", "options present")]
+    [InlineData("{\"completed_steps\": 1, \"tokens\": 1, \"elapsed_seconds\": 0, \"format_version\": 1}", "'options'")]
+    [InlineData("{\"completed_steps\": 1, \"tokens\": 1, \"elapsed_seconds\": 0, \"format_version\": 1, \"options\": null}", "options present")]
     [InlineData("{\"completed_steps\": 1, \"surprise\": 1}", "not a valid trainer state")]
     public void DamagedTrainerStateIsRejected(string json, string expected)
     {
