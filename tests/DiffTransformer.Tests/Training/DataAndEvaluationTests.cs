@@ -99,6 +99,17 @@ public sealed class DataAndEvaluationTests
         Assert.Equal(19, result.Tokens);
         Assert.Equal(expected, result.Loss, 5);
         Assert.Equal(Math.Exp(result.Loss), result.Perplexity, 10);
+
+        // maxBatches stops after the first batch: its 16 targets, its loss.
+        var limited = Evaluation.Evaluate(model, new[]
+        {
+            new TrainingBatch(first.clone(), firstTargets.clone()), new TrainingBatch(second.clone(), secondTargets.clone()),
+        }, maxBatches: 1);
+        double firstOnly = nn.functional.cross_entropy(model.forward(first).reshape(-1, 256), firstTargets.reshape(-1)).item<float>();
+        Assert.Equal(16, limited.Tokens);
+        Assert.Equal(firstOnly, limited.Loss, 5);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Evaluation.Evaluate(model, Array.Empty<TrainingBatch>(), maxBatches: 0));
+        Assert.Equal("maxBatches", error.ParamName);
     }
 
     [Fact]
