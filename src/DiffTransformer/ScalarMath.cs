@@ -29,13 +29,6 @@ internal static class ScalarMath
         return a.add(s, One);
     }
 
-    /// <summary><c>a - value</c>.</summary>
-    public static Tensor Minus(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.sub(s);
-    }
-
     /// <summary><c>a - value</c>, keeping an integer tensor integer.</summary>
     public static Tensor Minus(this Tensor a, long value)
     {
@@ -62,13 +55,6 @@ internal static class ScalarMath
     {
         using var s = exponent.ToScalar();
         return a.pow(s);
-    }
-
-    /// <summary><c>max(a, min)</c> elementwise.</summary>
-    public static Tensor AtLeast(this Tensor a, double min)
-    {
-        using var s = min.ToScalar();
-        return a.clamp_min(s);
     }
 
     /// <summary><c>max(a, min)</c> elementwise, keeping an integer tensor integer.</summary>
