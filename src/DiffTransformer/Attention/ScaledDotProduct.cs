@@ -41,7 +41,7 @@ internal static class ScaledDotProduct
     {
         long batch = q.shape[0], hq = q.shape[1], tq = q.shape[2], hk = k.shape[1], tk = k.shape[2];
         long repeats = hq / hk;
-        var grouped = q.reshape(batch, hk, repeats * tq, q.shape[3]);
+        var grouped = Grouped(q, hk);
         Tensor? mask = null;
         if (tq > 1 || keyMask is not null)
         {
@@ -61,7 +61,7 @@ internal static class ScaledDotProduct
     {
         using var scope = NewDisposeScope();
         long batch = q.shape[0], heads = q.shape[1], tq = q.shape[2], kvHeads = k.shape[1], tk = k.shape[2];
-        var grouped = q.Times(scale).reshape(batch, kvHeads, heads / kvHeads * tq, q.shape[3]);
+        var grouped = Grouped(q.Times(scale), kvHeads);
         var scores = matmul(grouped, k.transpose(-1, -2)).view(batch, heads, tq, tk);
         var allowed = Allowed(tq, tk, keyMask, q.device);
         scores = scores.Filled(allowed.logical_not(), double.NegativeInfinity);
@@ -78,9 +78,19 @@ internal static class ScaledDotProduct
     {
         using var scope = NewDisposeScope();
         long batch = probabilities.shape[0], heads = probabilities.shape[1], tq = probabilities.shape[2];
-        long kvHeads = v.shape[1];
-        var grouped = probabilities.reshape(batch, kvHeads, heads / kvHeads * tq, probabilities.shape[3]);
+        var grouped = Grouped(probabilities, v.shape[1]);
         return matmul(grouped, v).view(batch, heads, tq, v.shape[3]).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <c>[B, H, T, X] -&gt; [B, Hk, (H / Hk) * T, X]</c>: the query heads that share a kv head (consecutive heads, as
+    /// <see cref="RepeatKv"/> pairs them) stacked along the time axis, so one product per kv head reads its keys or
+    /// values in place.
+    /// </summary>
+    private static Tensor Grouped(Tensor t, long kvHeads)
+    {
+        long[] s = t.shape;
+        return t.reshape(s[0], kvHeads, s[1] / kvHeads * s[2], s[3]);
     }
 
     /// <summary>Repeats each of the Hk heads of <c>[B, Hk, T, D]</c> consecutively to give <c>[B, heads, T, D]</c>.</summary>
