@@ -45,8 +45,10 @@ internal static class ScaledDotProduct
         Tensor? mask = null;
         if (tq > 1 || keyMask is not null)
         {
-            var allowed = Allowed(tq, tk, keyMask, q.device); // [Tq, Tk] or [B, 1, Tq, Tk]
-            mask = allowed.dim() == 2 ? allowed.repeat(repeats, 1) : allowed.repeat(1, 1, repeats, 1);
+            mask = Allowed(tq, tk, keyMask, q.device); // [Tq, Tk] or [B, 1, Tq, Tk]
+            // Grouped rows are rep * Tq: the mask's rows must be tiled, unless a single query row broadcasts anyway.
+            if (tq > 1 && repeats > 1)
+                mask = mask.dim() == 2 ? mask.repeat(repeats, 1) : mask.repeat(1, 1, repeats, 1);
         }
         var result = F.scaled_dot_product_attention(grouped, k, v, attn_mask: mask);
         return result.reshape(batch, hq, tq, v.shape[3]);
