@@ -124,8 +124,8 @@ public sealed class DiffAttention : CausalSelfAttention
         var placement = eye(2, dtype: k.dtype, device: k.device).mul(rootTwo).view(1, 1, 2, 1, 2, 1);
         var keys = (k.view(batch, NumKvHeads, 1, keyTime, 2, d) * placement).view(batch, NumKvHeads, 2, keyTime, 2 * d);
         double sdpaScale = 1.0 / Math.Sqrt(2 * d);
-        var first = ScaledDotProduct.Fused(queries, keys.select(2, 0), v, sdpaScale, call.KeyMask);
-        var second = ScaledDotProduct.Fused(queries, keys.select(2, 1), v, sdpaScale, call.KeyMask);
+        var first = ScaledDotProduct.Fused(queries, keys.select(2, 0), v, sdpaScale, call.Mask);
+        var second = ScaledDotProduct.Fused(queries, keys.select(2, 1), v, sdpaScale, call.Mask);
         return addcmul(first, second, lambda, minusOne); // first - lambda * second, in one pass
     }
 
@@ -142,7 +142,7 @@ public sealed class DiffAttention : CausalSelfAttention
         using var minusOne = (-1).ToScalar();
         var placement = eye(2, dtype: q.dtype, device: q.device).view(2, 2, 1);
         var placed = (q.view(batch, time, heads, 2, 1, d) * placement).reshape(batch, time, 2 * heads, 2 * d).transpose(1, 2);
-        var both = ScaledDotProduct.Fused(placed, k, v, scale, call.KeyMask).reshape(batch, heads, 2, time, 2 * d);
+        var both = ScaledDotProduct.Fused(placed, k, v, scale, call.Mask).reshape(batch, heads, 2, time, 2 * d);
         return addcmul(both.select(2, 0), both.select(2, 1), lambda, minusOne);
     }
 
@@ -152,8 +152,8 @@ public sealed class DiffAttention : CausalSelfAttention
         long batch = q.shape[0], time = q.shape[1];
         int d = headDim;
         var pairs = q.view(batch, time, NumHeads, 2, d).transpose(1, 2);
-        var first = ScaledDotProduct.Probabilities(pairs.select(3, 0), k.narrow(-1, 0, d), scale, call.KeyMask);
-        var second = ScaledDotProduct.Probabilities(pairs.select(3, 1), k.narrow(-1, d, d), scale, call.KeyMask);
+        var first = ScaledDotProduct.Probabilities(pairs.select(3, 0), k.narrow(-1, 0, d), scale, call.Mask);
+        var second = ScaledDotProduct.Probabilities(pairs.select(3, 1), k.narrow(-1, d, d), scale, call.Mask);
         var differential = first - lambda * second;
         if (call.CapturesMaps)
             call.Publish(new AttentionMaps(AttentionKind.Differential, differential, first, second, lambda));

@@ -102,12 +102,16 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
             : keyMask.to(ScalarType.Int64).cumsum(1).Minus(1).AtLeast(0).narrow(1, past, time);
 
         var hidden = embed_tokens.call(tokens.to(device));
+        // Every layer has the same head size, theta and positions: one set of rotary tables (and one mask) per call.
+        var attention = layers[0].Attention;
+        var shared = new SharedAttentionInputs(positions ?? ScalarMath.Range(past, past + time, 1, ScalarType.Int64, device),
+            keyMask, past, attention.HeadDim, attention.RopeTheta, hidden.dtype);
         for (int i = 0; i < layers.Count; i++)
         {
             int layer = i;
             var context = new AttentionContext
             {
-                Cache = cache?.Layers[i], Positions = positions, KeyMask = keyMask,
+                Cache = cache?.Layers[i], Positions = positions, KeyMask = keyMask, Shared = shared,
                 MapsCaptured = mapsCaptured is null ? null : maps => mapsCaptured(layer, maps),
             };
             hidden = layers[i].Forward(hidden, context);
