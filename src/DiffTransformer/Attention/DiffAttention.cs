@@ -110,8 +110,9 @@ public sealed class DiffAttention : CausalSelfAttention
     /// (no copy); map j's keys hold <c>k_j</c> in half j and zeros in the other, so the score is exactly
     /// <c>q_j . k_j</c>. Query, key and value heads then share one size (2d), which keeps LibTorch's CPU SDPA on its
     /// flash path (it leaves it when the value head size differs). The keys carry a factor <c>sqrt(2)</c> that turns
-    /// SDPA's <c>1/sqrt(2d)</c> into the paper's <c>1/sqrt(d)</c>. The zero halves make the score products cost twice
-    /// their useful arithmetic: see docs/benchmarks.md.
+    /// SDPA's <c>1/sqrt(2d)</c> into the paper's <c>1/sqrt(d)</c>. With grouped kv heads the values are repeated to the
+    /// query heads once, for both calls. The zero halves make the score products cost twice their useful arithmetic: see
+    /// docs/benchmarks.md.
     /// </summary>
     private Tensor AttendFused(Tensor q, Tensor k, Tensor v, Tensor lambda, AttentionCall call)
     {
@@ -124,8 +125,9 @@ public sealed class DiffAttention : CausalSelfAttention
         var placement = eye(2, dtype: k.dtype, device: k.device).mul(rootTwo).view(1, 1, 2, 1, 2, 1);
         var keys = (k.view(batch, NumKvHeads, 1, keyTime, 2, d) * placement).view(batch, NumKvHeads, 2, keyTime, 2 * d);
         double sdpaScale = 1.0 / Math.Sqrt(2 * d);
-        var first = ScaledDotProduct.Fused(queries, keys.select(2, 0), v, sdpaScale, call.Mask);
-        var second = ScaledDotProduct.Fused(queries, keys.select(2, 1), v, sdpaScale, call.Mask);
+        var values = ScaledDotProduct.RepeatKv(v, heads); // Fused's own RepeatKv is then a no-op
+        var first = ScaledDotProduct.Fused(queries, keys.select(2, 0), values, sdpaScale, call.Mask);
+        var second = ScaledDotProduct.Fused(queries, keys.select(2, 1), values, sdpaScale, call.Mask);
         return addcmul(first, second, lambda, minusOne); // first - lambda * second, in one pass
     }
 
