@@ -16,6 +16,9 @@ internal static class ScalarMath
 {
     private static readonly Scalar One = 1.ToScalar();
 
+    /// <summary>The Scalar -1, shared (static, never finalized): e.g. the value of <c>addcmul(a, b, c, MinusOne)</c> = <c>a - b * c</c>.</summary>
+    public static readonly Scalar MinusOne = (-1).ToScalar();
+
     /// <summary><c>a + b</c>.</summary>
     public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
 
