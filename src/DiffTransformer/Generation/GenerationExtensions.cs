@@ -9,7 +9,8 @@ namespace DiffTransformer;
 /// left-padded into one batch; padding is masked and every row's positions start at its first real token, so each row
 /// computes what it would alone. Runs without gradients, in the model's dtype, with either attention kernel.
 /// Device-to-host copies: none per step for <c>Generate</c> without stop tokens; one boolean per step with stop tokens
-/// (to end early once every row has stopped); one <c>[3, batch]</c> read per step for the streams (the tokens).
+/// (to end early once every row has stopped); one read per step for the streams (the tokens, <c>[batch]</c>, or
+/// <c>[3, batch]</c> with stop tokens); one read of all tokens at the end for <c>Generate</c>.
 /// </summary>
 public static class GenerationExtensions
 {
@@ -141,7 +142,7 @@ public static class GenerationExtensions
     static IReadOnlyList<GeneratedSequence> Run(DiffTransformerLM model, PromptBatch batch, GenerationOptions options,
         KvCache? cache, CancellationToken cancellationToken)
     {
-        using var session = new DecodingSession(model, batch, options, cache);
+        using var session = new DecodingSession(model, batch, options, cache, streams: false);
         while (!session.Done)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -154,7 +155,7 @@ public static class GenerationExtensions
     static IEnumerable<GeneratedToken> Stream(DiffTransformerLM model, PromptBatch batch, GenerationOptions options,
         KvCache? cache, CancellationToken cancellationToken)
     {
-        using var session = new DecodingSession(model, batch, options, cache);
+        using var session = new DecodingSession(model, batch, options, cache, streams: true);
         while (!session.Done)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -166,7 +167,7 @@ public static class GenerationExtensions
     static async IAsyncEnumerable<GeneratedToken> StreamAsync(DiffTransformerLM model, PromptBatch batch, GenerationOptions options,
         KvCache? cache, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var session = new DecodingSession(model, batch, options, cache);
+        using var session = new DecodingSession(model, batch, options, cache, streams: true);
         while (!session.Done)
         {
             cancellationToken.ThrowIfCancellationRequested();
