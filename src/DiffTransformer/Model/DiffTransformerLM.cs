@@ -61,14 +61,20 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor tokens, KvCache? cache = null, Tensor? paddingMask = null)
     {
         CheckTokens(tokens, cache?.Length ?? 0, nameof(tokens));
-        if (cache is not null && cache.Layers.Count != layers.Count)
-            throw new ArgumentException($"cache must have {layers.Count} layers (one per block); got {cache.Layers.Count}.", nameof(cache));
+        CheckCache(cache, nameof(cache));
         long batch = tokens.shape[0], time = tokens.shape[1];
         if (paddingMask is not null && (paddingMask.dim() != 2 || paddingMask.shape[0] != batch || paddingMask.shape[1] != time))
             throw new ArgumentException($"paddingMask must have the shape of tokens [{batch}, {time}]; got {Guard.Shape(paddingMask)}.", nameof(paddingMask));
         if (cache?.Batch is { } cachedBatch && cachedBatch != batch)
             throw new ArgumentException($"tokens has batch {batch} but the cache holds batch {cachedBatch}; call Reset() or use a new cache.", nameof(tokens));
         return Run(tokens, cache, paddingMask, lastPositionOnly: false, mapsCaptured: null);
+    }
+
+    /// <summary>Throws an ArgumentException naming <paramref name="name"/> unless <paramref name="cache"/> is null or has one layer per block.</summary>
+    internal void CheckCache(KvCache? cache, string name)
+    {
+        if (cache is not null && cache.Layers.Count != layers.Count)
+            throw new ArgumentException($"{name} must have {layers.Count} layers (one per block); got {cache.Layers.Count}.", name);
     }
 
     /// <summary>The device of the model's weights.</summary>
