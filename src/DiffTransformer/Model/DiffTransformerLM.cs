@@ -107,7 +107,9 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
             ? null
             : keyMask.to(ScalarType.Int64).cumsum(1).Minus(1).AtLeast(0).narrow(1, past, time);
 
-        var hidden = embed_tokens.call(tokens.to(device));
+        // The embedding takes int64 or int32 indices; the narrower integer ids that Forward accepts are widened.
+        var ids = tokens.dtype is ScalarType.Int64 or ScalarType.Int32 ? tokens : tokens.to(ScalarType.Int64);
+        var hidden = embed_tokens.call(ids.to(device));
         // Every layer has the same head size, theta and positions: one set of rotary tables (and one mask) per call.
         var attention = layers[0].Attention;
         var shared = new SharedAttentionInputs(positions ?? ScalarMath.Range(past, past + time, 1, ScalarType.Int64, device),
