@@ -182,11 +182,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
 
     private void CheckTokens(Tensor tokens, long past, string name)
     {
-        ArgumentNullException.ThrowIfNull(tokens, name);
-        if (tokens.dim() != 2 || tokens.shape[0] == 0 || tokens.shape[1] == 0)
-            throw new ArgumentException($"{name} must have shape [batch, time] with batch and time >= 1; got {Guard.Shape(tokens)}.", name);
-        if (tokens.dtype is not (ScalarType.Int64 or ScalarType.Int32 or ScalarType.Int16 or ScalarType.Int8 or ScalarType.Byte))
-            throw new ArgumentException($"{name} must hold integer token ids; got dtype {tokens.dtype}.", name);
+        Guard.TokenIds(tokens, name);
         if (past + tokens.shape[1] > Config.MaxSequenceLength)
             throw new ArgumentException(
                 $"{name} would make the sequence {past + tokens.shape[1]} tokens long (cached {past} + new {tokens.shape[1]}); MaxSequenceLength is {Config.MaxSequenceLength}.",
