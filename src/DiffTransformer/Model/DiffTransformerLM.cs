@@ -167,11 +167,20 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     /// </summary>
     public IReadOnlyList<AttentionMaps> ComputeAttentionMaps(Tensor tokens)
     {
-        CheckTokens(tokens, 0, nameof(tokens));
         var maps = new List<AttentionMaps>();
         using (no_grad())
-            Run(tokens, cache: null, paddingMask: null, lastPositionOnly: true, mapsCaptured: (_, m) => maps.Add(m)).Dispose();
+            LastLogits(tokens, (_, m) => maps.Add(m)).Dispose();
         return maps;
+    }
+
+    /// <summary>
+    /// <see cref="Forward"/>'s checks, then one pass without a cache whose head runs on the last position only: logits
+    /// <c>[batch, 1, vocab]</c>. <paramref name="mapsCaptured"/> as for <see cref="Run"/> (it switches to the naive kernel).
+    /// </summary>
+    internal Tensor LastLogits(Tensor tokens, Action<int, AttentionMaps>? mapsCaptured)
+    {
+        CheckTokens(tokens, 0, nameof(tokens));
+        return Run(tokens, cache: null, paddingMask: null, lastPositionOnly: true, mapsCaptured);
     }
 
     /// <summary>Creates an empty KV cache for this model with room for <paramref name="initialCapacity"/> positions.</summary>
