@@ -67,6 +67,20 @@ internal static class Guard
             throw new ArgumentException($"{name} must be a floating-point tensor; got dtype {x.dtype}.", name);
     }
 
+    /// <summary>
+    /// The one rule for token tensors, of <see cref="DiffTransformerLM.Forward"/> and of generation alike:
+    /// <paramref name="tokens"/> is <c>[batch, time]</c> with batch and time &gt;= 1 and holds integer ids (int64, int32,
+    /// int16, int8 or uint8).
+    /// </summary>
+    public static void TokenIds(torch.Tensor tokens, string name)
+    {
+        ArgumentNullException.ThrowIfNull(tokens, name);
+        if (tokens.dim() != 2 || tokens.shape[0] == 0 || tokens.shape[1] == 0)
+            throw new ArgumentException($"{name} must have shape [batch, time] with batch and time >= 1; got {Shape(tokens)}.", name);
+        if (tokens.dtype is not (torch.ScalarType.Int64 or torch.ScalarType.Int32 or torch.ScalarType.Int16 or torch.ScalarType.Int8 or torch.ScalarType.Byte))
+            throw new ArgumentException($"{name} must hold integer token ids; got dtype {tokens.dtype}.", name);
+    }
+
     public static string Shape(torch.Tensor t) => Shape(t.shape);
 
     public static string Shape(long[] shape) => "[" + string.Join(", ", shape) + "]";

@@ -16,6 +16,9 @@ internal static class ScalarMath
 {
     private static readonly Scalar One = 1.ToScalar();
 
+    /// <summary>The Scalar -1, shared (static, never finalized): e.g. the value of <c>addcmul(a, b, c, MinusOne)</c> = <c>a - b * c</c>.</summary>
+    public static readonly Scalar MinusOne = (-1).ToScalar();
+
     /// <summary><c>a + b</c>.</summary>
     public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
 
@@ -27,13 +30,6 @@ internal static class ScalarMath
     {
         using var s = value.ToScalar();
         return a.add(s, One);
-    }
-
-    /// <summary><c>a - value</c>.</summary>
-    public static Tensor Minus(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.sub(s);
     }
 
     /// <summary><c>a - value</c>, keeping an integer tensor integer.</summary>
@@ -62,13 +58,6 @@ internal static class ScalarMath
     {
         using var s = exponent.ToScalar();
         return a.pow(s);
-    }
-
-    /// <summary><c>max(a, min)</c> elementwise.</summary>
-    public static Tensor AtLeast(this Tensor a, double min)
-    {
-        using var s = min.ToScalar();
-        return a.clamp_min(s);
     }
 
     /// <summary><c>max(a, min)</c> elementwise, keeping an integer tensor integer.</summary>

@@ -3,19 +3,19 @@ using static TorchSharp.torch;
 
 namespace DiffTransformer;
 
-/// <summary>One validated attention call: rotary tables, cache, key mask and kernel choice. Lives inside the call's scope.</summary>
+/// <summary>One validated attention call: rotary tables, cache, padding mask and kernel choice. Lives inside the call's scope.</summary>
 internal sealed class AttentionCall
 {
     readonly Tensor cos, sin;
     readonly KvCacheLayer? cache;
     readonly Action<AttentionMaps>? mapsCaptured;
 
-    AttentionCall(Tensor cos, Tensor sin, KvCacheLayer? cache, Tensor? keyMask, bool fused, Action<AttentionMaps>? mapsCaptured)
+    AttentionCall(Tensor cos, Tensor sin, KvCacheLayer? cache, Tensor? mask, bool fused, Action<AttentionMaps>? mapsCaptured)
     {
         this.cos = cos;
         this.sin = sin;
         this.cache = cache;
-        KeyMask = keyMask;
+        Mask = mask;
         Fused = fused;
         this.mapsCaptured = mapsCaptured;
     }
@@ -23,8 +23,11 @@ internal sealed class AttentionCall
     /// <summary>True to use the fused kernel; false to materialise the maps.</summary>
     public bool Fused { get; }
 
-    /// <summary>Bool <c>[batch, keyTime]</c>, true for real keys; null when all keys are real.</summary>
-    public Tensor? KeyMask { get; }
+    /// <summary>
+    /// Bool <c>[batch, 1, time, keyTime]</c>, true where a query may attend (causal, padding keys removed; see
+    /// <see cref="ScaledDotProduct.Allowed"/>); null when all keys are real, so that the plain causal rule applies.
+    /// </summary>
+    public Tensor? Mask { get; }
 
     /// <summary>True when the caller asked for the maps.</summary>
     public bool CapturesMaps => mapsCaptured is not null;
@@ -33,14 +36,18 @@ internal sealed class AttentionCall
     {
         long batch = x.shape[0], time = x.shape[1];
         long cached = context?.Cache?.Length ?? 0;
+        bool capture = context?.MapsCaptured is not null;
+        bool fused = kernel != AttentionKernel.Naive && !capture;
+        if (context?.Shared is { } shared && shared.Fit(x, cached, headDim, theta))
+            return new AttentionCall(shared.Cos, shared.Sin, context.Cache, shared.Mask, fused, context.MapsCaptured);
+
         Tensor positions = context?.Positions is { } given
             ? CheckedPositions(given, batch, time, x.device)
             : ScalarMath.Range(cached, cached + time, 1, ScalarType.Int64, x.device);
-        Tensor? keyMask = context?.KeyMask is { } mask ? CheckedKeyMask(mask, batch, cached + time, x.device) : null;
+        Tensor? keyMask = context?.KeyMask is { } keys ? CheckedKeyMask(keys, batch, cached + time, x.device) : null;
         var (cos, sin) = Rotary.Tables(positions, headDim, theta, x.dtype);
-        bool capture = context?.MapsCaptured is not null;
-        bool fused = kernel != AttentionKernel.Naive && !capture;
-        return new AttentionCall(cos, sin, context?.Cache, keyMask, fused, context?.MapsCaptured);
+        var mask = keyMask is null ? null : ScaledDotProduct.Allowed(time, cached + time, keyMask, x.device);
+        return new AttentionCall(cos, sin, context?.Cache, mask, fused, context?.MapsCaptured);
     }
 
     /// <summary>Applies the rotary embedding to <c>[batch, time, heads, headDim]</c>.</summary>

@@ -29,4 +29,11 @@ public sealed class AttentionContext
     /// dispose them.
     /// </summary>
     public Action<AttentionMaps>? MapsCaptured { get; init; }
+
+    /// <summary>
+    /// Rotary tables and mask built once for all layers of a model call; used when they fit the call, else rebuilt.
+    /// Set only by <see cref="DiffTransformerLM"/>, together with the <see cref="Positions"/> and
+    /// <see cref="KeyMask"/> they were built from.
+    /// </summary>
+    internal SharedAttentionInputs? Shared { get; init; }
 }

@@ -99,7 +99,7 @@ public sealed class DiffAttention : CausalSelfAttention
         double scale = 1.0 / Math.Sqrt(d);
 
         Tensor attended = !call.Fused ? AttendNaive(q, k, v, lambda, scale, call)
-            : time < k.shape[2] ? AttendFusedAfterCache(q, k, v, lambda, scale, call)
+            : time < k.shape[2] ? AttendFusedAfterCache(q, k, v, lambda, call)
             : AttendFused(q, k, v, lambda, call);
         var normalised = subln.Forward(attended, scale: 1 - LambdaInit);
         return out_proj.call(normalised.transpose(1, 2).reshape(batch, time, 2 * heads * d));
@@ -107,44 +107,53 @@ public sealed class DiffAttention : CausalSelfAttention
 
     /// <summary>
     /// Two SDPA calls, one per map, each with query heads of size 2d. The queries are <c>[q1 | q2]</c> as they come
-    /// (no copy); map j's keys hold <c>k_j</c> in half j and zeros in the other, so the score is exactly
-    /// <c>q_j . k_j</c>. Query, key and value heads then share one size (2d), which keeps LibTorch's CPU SDPA on its
-    /// flash path (it leaves it when the value head size differs). The keys carry a factor <c>sqrt(2)</c> that turns
-    /// SDPA's <c>1/sqrt(2d)</c> into the paper's <c>1/sqrt(d)</c>. The zero halves make the score products cost twice
-    /// their useful arithmetic: see docs/benchmarks.md.
+    /// (no copy); map j's keys hold <c>k_j</c> in half j and zeros in the other (<see cref="Placement"/>), so the score is
+    /// exactly <c>q_j . k_j</c>, times the <c>sqrt(2)</c> of <see cref="FusedScale"/>. Query, key and value heads then
+    /// share one size (2d), which keeps LibTorch's CPU SDPA on its flash path (it leaves it when the value head size
+    /// differs). With grouped kv heads the values are repeated to the query heads once, for both calls. The zero halves
+    /// make the score products cost twice their useful arithmetic: see docs/benchmarks.md.
     /// </summary>
     private Tensor AttendFused(Tensor q, Tensor k, Tensor v, Tensor lambda, AttentionCall call)
     {
         long batch = q.shape[0], time = q.shape[1], keyTime = k.shape[2];
         int heads = NumHeads, d = headDim;
         var queries = q.view(batch, time, heads, 2 * d).transpose(1, 2);
-        // Scalars held in `using` stay alive through the native calls (TorchSharp's temporaries may be finalized mid-call).
-        using var rootTwo = Math.Sqrt(2).ToScalar();
-        using var minusOne = (-1).ToScalar();
-        var placement = eye(2, dtype: k.dtype, device: k.device).mul(rootTwo).view(1, 1, 2, 1, 2, 1);
-        var keys = (k.view(batch, NumKvHeads, 1, keyTime, 2, d) * placement).view(batch, NumKvHeads, 2, keyTime, 2 * d);
-        double sdpaScale = 1.0 / Math.Sqrt(2 * d);
-        var first = ScaledDotProduct.Fused(queries, keys.select(2, 0), v, sdpaScale, call.KeyMask);
-        var second = ScaledDotProduct.Fused(queries, keys.select(2, 1), v, sdpaScale, call.KeyMask);
-        return addcmul(first, second, lambda, minusOne); // first - lambda * second, in one pass
+        var keys = (k.view(batch, NumKvHeads, 1, keyTime, 2, d) * Placement(k).view(1, 1, 2, 1, 2, 1))
+            .view(batch, NumKvHeads, 2, keyTime, 2 * d);
+        var values = ScaledDotProduct.RepeatKv(v, heads); // Fused's own RepeatKv is then a no-op
+        var first = ScaledDotProduct.Fused(queries, keys.select(2, 0), values, FusedScale, call.Mask);
+        var second = ScaledDotProduct.Fused(queries, keys.select(2, 1), values, FusedScale, call.Mask);
+        return addcmul(first, second, lambda, ScalarMath.MinusOne); // first - lambda * second, in one pass
     }
 
     /// <summary>
-    /// Fused attention for queries that continue a KV cache (decoding). They are few, so the zero placement goes on them
-    /// instead of on the keys: map j of head h is <c>q_j</c> in half j of a zero vector, scored against the cached
-    /// <c>[k1 | k2]</c> as it is, in one SDPA call whose grouped heads read the cache in place (placing the keys would
-    /// copy the whole cache on every step).
+    /// Fused attention for queries that continue a KV cache (decoding). They are few, so the <see cref="Placement"/> goes
+    /// on them instead of on the keys: map j of head h is <c>q_j</c> in half j of a zero vector, scored against the
+    /// cached <c>[k1 | k2]</c> as it is, in one SDPA call whose grouped heads read the cache in place (placing the keys
+    /// would copy the whole cache on every step).
     /// </summary>
-    private Tensor AttendFusedAfterCache(Tensor q, Tensor k, Tensor v, Tensor lambda, double scale, AttentionCall call)
+    private Tensor AttendFusedAfterCache(Tensor q, Tensor k, Tensor v, Tensor lambda, AttentionCall call)
     {
         long batch = q.shape[0], time = q.shape[1];
         int heads = NumHeads, d = headDim;
-        using var minusOne = (-1).ToScalar();
-        var placement = eye(2, dtype: q.dtype, device: q.device).view(2, 2, 1);
-        var placed = (q.view(batch, time, heads, 2, 1, d) * placement).reshape(batch, time, 2 * heads, 2 * d).transpose(1, 2);
-        var both = ScaledDotProduct.Fused(placed, k, v, scale, call.KeyMask).reshape(batch, heads, 2, time, 2 * d);
-        return addcmul(both.select(2, 0), both.select(2, 1), lambda, minusOne);
+        var placed = (q.view(batch, time, heads, 2, 1, d) * Placement(q).view(2, 2, 1))
+            .reshape(batch, time, 2 * heads, 2 * d).transpose(1, 2);
+        var both = ScaledDotProduct.Fused(placed, k, v, FusedScale, call.Mask).reshape(batch, heads, 2, time, 2 * d);
+        return addcmul(both.select(2, 0), both.select(2, 1), lambda, ScalarMath.MinusOne);
     }
+
+    /// <summary>
+    /// <c>sqrt(2) * I</c> (2x2) in the dtype and on the device of <paramref name="like"/>: entry <c>(j, j)</c> puts sub-head
+    /// j into half j of a 2d head, zeros into the other half. Both fused paths place with it, so both carry the factor
+    /// <c>sqrt(2)</c> that turns <see cref="FusedScale"/> into the paper's <c>1/sqrt(d)</c>.
+    /// </summary>
+    private static Tensor Placement(Tensor like) => eye(2, dtype: like.dtype, device: like.device).Times(Math.Sqrt(2));
+
+    /// <summary>
+    /// The scale the fused paths pass to SDPA for their 2d heads: <c>1/sqrt(2d)</c>, SDPA's own default, so that it
+    /// takes no extra pass to rescale the queries.
+    /// </summary>
+    private double FusedScale => 1.0 / Math.Sqrt(2 * headDim);
 
     /// <summary>The formula as written: two explicit softmax maps, their difference, times the values.</summary>
     private Tensor AttendNaive(Tensor q, Tensor k, Tensor v, Tensor lambda, double scale, AttentionCall call)
@@ -152,8 +161,8 @@ public sealed class DiffAttention : CausalSelfAttention
         long batch = q.shape[0], time = q.shape[1];
         int d = headDim;
         var pairs = q.view(batch, time, NumHeads, 2, d).transpose(1, 2);
-        var first = ScaledDotProduct.Probabilities(pairs.select(3, 0), k.narrow(-1, 0, d), scale, call.KeyMask);
-        var second = ScaledDotProduct.Probabilities(pairs.select(3, 1), k.narrow(-1, d, d), scale, call.KeyMask);
+        var first = ScaledDotProduct.Probabilities(pairs.select(3, 0), k.narrow(-1, 0, d), scale, call.Mask);
+        var second = ScaledDotProduct.Probabilities(pairs.select(3, 1), k.narrow(-1, d, d), scale, call.Mask);
         var differential = first - lambda * second;
         if (call.CapturesMaps)
             call.Publish(new AttentionMaps(AttentionKind.Differential, differential, first, second, lambda));

@@ -60,12 +60,12 @@ public sealed class DiffAttentionV2 : CausalSelfAttention
         Tensor attended;
         if (call.Fused)
         {
-            var both = ScaledDotProduct.Fused(q, k, v, scale, call.KeyMask).reshape(batch, heads, 2, time, d);
+            var both = ScaledDotProduct.Fused(q, k, v, scale, call.Mask).reshape(batch, heads, 2, time, d);
             attended = both.select(2, 0) - lambda.unsqueeze(-1) * both.select(2, 1);
         }
         else
         {
-            var maps = ScaledDotProduct.Probabilities(q, k, scale, call.KeyMask);
+            var maps = ScaledDotProduct.Probabilities(q, k, scale, call.Mask);
             var pairs = maps.view(batch, heads, 2, time, maps.shape[3]);
             var (first, second) = (pairs.select(2, 0), pairs.select(2, 1));
             var differential = first - lambda.unsqueeze(-1) * second;

@@ -85,6 +85,7 @@ public sealed class KvCacheLayer : IDisposable
 
     void Grow(long capacity)
     {
+        using var scope = NewDisposeScope(); // the narrow() wrappers; the new buffers leave it (Allocate)
         var (oldKeys, oldValues) = (keys!, values!);
         keys = Allocate(oldKeys, capacity);
         values = Allocate(oldValues, capacity);

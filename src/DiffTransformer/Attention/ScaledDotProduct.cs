@@ -13,9 +13,10 @@ internal static class ScaledDotProduct
 {
     /// <summary>
     /// Fused attention. q <c>[B, Hq, Tq, Dk]</c>, k <c>[B, Hk, Tk, Dk]</c>, v <c>[B, Hk, Tk, Dv]</c> with <c>Hq % Hk == 0</c>;
-    /// query head h reads kv head <c>h / (Hq / Hk)</c>. Returns <c>[B, Hq, Tq, Dv]</c>.
+    /// query head h reads kv head <c>h / (Hq / Hk)</c>. <paramref name="mask"/>: <see cref="Allowed"/> with a key mask
+    /// (<c>[B, 1, Tq, Tk]</c>), or null for the plain causal rule. Returns <c>[B, Hq, Tq, Dv]</c>.
     /// </summary>
-    public static Tensor Fused(Tensor q, Tensor k, Tensor v, double scale, Tensor? keyMask)
+    public static Tensor Fused(Tensor q, Tensor k, Tensor v, double scale, Tensor? mask)
     {
         using var scope = NewDisposeScope();
         long dk = q.shape[3];
@@ -23,12 +24,12 @@ internal static class ScaledDotProduct
         double correction = scale * Math.Sqrt(dk);
         if (Math.Abs(correction - 1) > 1e-12) q = q.Times(correction);
         long tq = q.shape[2], tk = k.shape[2];
-        if (tq < tk) return Cached(q, k, v, keyMask).MoveToOuterDisposeScope();
+        if (tq < tk) return Cached(q, k, v, mask).MoveToOuterDisposeScope();
         k = RepeatKv(k, q.shape[1]);
         v = RepeatKv(v, q.shape[1]);
-        Tensor result = keyMask is null
+        Tensor result = mask is null
             ? F.scaled_dot_product_attention(q, k, v, is_casual: true)
-            : F.scaled_dot_product_attention(q, k, v, attn_mask: Allowed(tq, tk, keyMask, q.device));
+            : F.scaled_dot_product_attention(q, k, v, attn_mask: mask);
         return result.MoveToOuterDisposeScope();
     }
 
@@ -37,17 +38,15 @@ internal static class ScaledDotProduct
     /// kv head are laid out along the query axis (<c>[B, Hk, rep * Tq, Dk]</c>), so the cached keys and values are read
     /// in place: repeating them per query head would copy the whole cache on every decoding step.
     /// </summary>
-    private static Tensor Cached(Tensor q, Tensor k, Tensor v, Tensor? keyMask)
+    private static Tensor Cached(Tensor q, Tensor k, Tensor v, Tensor? mask)
     {
         long batch = q.shape[0], hq = q.shape[1], tq = q.shape[2], hk = k.shape[1], tk = k.shape[2];
         long repeats = hq / hk;
-        var grouped = q.reshape(batch, hk, repeats * tq, q.shape[3]);
-        Tensor? mask = null;
-        if (tq > 1 || keyMask is not null)
-        {
-            var allowed = Allowed(tq, tk, keyMask, q.device); // [Tq, Tk] or [B, 1, Tq, Tk]
-            mask = allowed.dim() == 2 ? allowed.repeat(repeats, 1) : allowed.repeat(1, 1, repeats, 1);
-        }
+        var grouped = Grouped(q, hk);
+        if (mask is null && tq > 1) mask = Allowed(tq, tk, null, q.device); // [Tq, Tk]; else [B, 1, Tq, Tk] or none
+        // Grouped rows are rep * Tq: the mask's rows must be tiled, unless a single query row broadcasts anyway.
+        if (mask is not null && tq > 1 && repeats > 1)
+            mask = mask.dim() == 2 ? mask.repeat(repeats, 1) : mask.repeat(1, 1, repeats, 1);
         var result = F.scaled_dot_product_attention(grouped, k, v, attn_mask: mask);
         return result.reshape(batch, hq, tq, v.shape[3]);
     }
@@ -56,14 +55,15 @@ internal static class ScaledDotProduct
     /// Softmax attention probabilities <c>[B, Hq, Tq, Tk]</c> for q <c>[B, Hq, Tq, Dk]</c> and k <c>[B, Hk, Tk, Dk]</c>.
     /// Half-precision inputs are normalised in float32 and cast back. The query heads that share a kv head are stacked
     /// along the query axis for the product, so keys (a KV cache, say) are read in place, never repeated.
+    /// <paramref name="mask"/> as for <see cref="Fused"/>.
     /// </summary>
-    public static Tensor Probabilities(Tensor q, Tensor k, double scale, Tensor? keyMask)
+    public static Tensor Probabilities(Tensor q, Tensor k, double scale, Tensor? mask)
     {
         using var scope = NewDisposeScope();
         long batch = q.shape[0], heads = q.shape[1], tq = q.shape[2], kvHeads = k.shape[1], tk = k.shape[2];
-        var grouped = q.Times(scale).reshape(batch, kvHeads, heads / kvHeads * tq, q.shape[3]);
+        var grouped = Grouped(q.Times(scale), kvHeads);
         var scores = matmul(grouped, k.transpose(-1, -2)).view(batch, heads, tq, tk);
-        var allowed = Allowed(tq, tk, keyMask, q.device);
+        var allowed = mask ?? Allowed(tq, tk, null, q.device);
         scores = scores.Filled(allowed.logical_not(), double.NegativeInfinity);
         var dtype = scores.dtype;
         var probabilities = IsHalf(dtype) ? scores.to(ScalarType.Float32).softmax(-1).to(dtype) : scores.softmax(-1);
@@ -78,9 +78,19 @@ internal static class ScaledDotProduct
     {
         using var scope = NewDisposeScope();
         long batch = probabilities.shape[0], heads = probabilities.shape[1], tq = probabilities.shape[2];
-        long kvHeads = v.shape[1];
-        var grouped = probabilities.reshape(batch, kvHeads, heads / kvHeads * tq, probabilities.shape[3]);
+        var grouped = Grouped(probabilities, v.shape[1]);
         return matmul(grouped, v).view(batch, heads, tq, v.shape[3]).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <c>[B, H, T, X] -&gt; [B, Hk, (H / Hk) * T, X]</c>: the query heads that share a kv head (consecutive heads, as
+    /// <see cref="RepeatKv"/> pairs them) stacked along the time axis, so one product per kv head reads its keys or
+    /// values in place.
+    /// </summary>
+    private static Tensor Grouped(Tensor t, long kvHeads)
+    {
+        long[] s = t.shape;
+        return t.reshape(s[0], kvHeads, s[1] / kvHeads * s[2], s[3]);
     }
 
     /// <summary>Repeats each of the Hk heads of <c>[B, Hk, T, D]</c> consecutively to give <c>[B, heads, T, D]</c>.</summary>

@@ -58,11 +58,11 @@ public sealed class SoftmaxAttention : CausalSelfAttention
         Tensor attended;
         if (call.Fused)
         {
-            attended = ScaledDotProduct.Fused(q, k, v, scale, call.KeyMask);
+            attended = ScaledDotProduct.Fused(q, k, v, scale, call.Mask);
         }
         else
         {
-            var map = ScaledDotProduct.Probabilities(q, k, scale, call.KeyMask);
+            var map = ScaledDotProduct.Probabilities(q, k, scale, call.Mask);
             attended = ScaledDotProduct.Apply(map, v);
             if (call.CapturesMaps) call.Publish(new AttentionMaps(AttentionKind.Softmax, map, null, null, null));
         }

@@ -20,9 +20,11 @@ public static class RetrievalEvaluation
     /// <summary>
     /// Evaluates <paramref name="model"/> on <paramref name="examples"/> (default: the task's validation examples) in
     /// batches of <paramref name="batchSize"/>, in evaluation mode and without gradients (the training mode is restored).
-    /// Accuracy takes the argmax over the whole vocabulary at the query position. The allocation runs a second pass that
-    /// materialises every layer's maps (<see cref="DiffTransformerLM.ComputeAttentionMaps"/>); pass
-    /// <paramref name="measureAllocation"/> false to skip it (the allocation is then NaN).
+    /// Accuracy takes the argmax over the whole vocabulary at the query position. One pass per batch computes the logits
+    /// of the query position only and, for the allocation, every layer's maps (as
+    /// <see cref="DiffTransformerLM.ComputeAttentionMaps"/>; materialising them makes that pass use the naive kernel,
+    /// which computes the same function as the fused one up to rounding). Pass <paramref name="measureAllocation"/>
+    /// false to skip the maps (the allocation is then NaN) and keep the model's kernel.
     /// </summary>
     public static RetrievalResult Evaluate(DiffTransformerLM model, NeedleRetrievalTask task,
         IReadOnlyList<NeedleExample>? examples = null, int batchSize = 64, bool measureAllocation = true)
@@ -53,18 +55,21 @@ public static class RetrievalEvaluation
             {
                 using var scope = NewDisposeScope();
                 using var batch = NeedleRetrievalTask.ToBatch(chunk, device);
-                var last = model.forward(batch.Inputs).select(1, -1);                      // [n, vocab]
-                var answers = batch.Targets.select(1, -1);                                  // [n]
-                var hit = last.argmax(-1) == answers;
-                var loss = nn.functional.cross_entropy(last.to(ScalarType.Float32), answers, reduction: nn.Reduction.Sum);
-                var read = cat(new[] { hit.to(ScalarType.Float64), loss.to(ScalarType.Float64).reshape(1) }).cpu().data<double>().ToArray();
-                correct.AddRange(read.Take(chunk.Length).Select(v => v > 0.5));
-                lossSum += read[^1];
-                if (measureAllocation)
+                var maps = measureAllocation ? new List<AttentionMaps>() : null;
+                try
                 {
-                    var maps = model.ComputeAttentionMaps(batch.Inputs);
-                    try { allocations.AddRange(AttentionAllocation.Measure(maps, chunk)); }
-                    finally { foreach (var m in maps) m.Dispose(); }
+                    var last = model.LastLogits(batch.Inputs, maps is null ? null : (_, m) => maps.Add(m)).select(1, 0); // [n, vocab]
+                    var answers = batch.Targets.select(1, -1);                              // [n]
+                    var hit = last.argmax(-1) == answers;
+                    var loss = nn.functional.cross_entropy(last.to(ScalarType.Float32), answers, reduction: nn.Reduction.Sum);
+                    var read = cat(new[] { hit.to(ScalarType.Float64), loss.to(ScalarType.Float64).reshape(1) }).cpu().data<double>().ToArray();
+                    correct.AddRange(read.Take(chunk.Length).Select(v => v > 0.5));
+                    lossSum += read[^1];
+                    if (maps is not null) allocations.AddRange(AttentionAllocation.Measure(maps, chunk));
+                }
+                finally
+                {
+                    if (maps is not null) foreach (var m in maps) m.Dispose();
                 }
             }
         }

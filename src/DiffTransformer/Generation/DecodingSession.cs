@@ -17,20 +17,29 @@ internal sealed class DecodingSession : IDisposable
     readonly bool ownsCache;
     readonly Generator? generator;
     readonly int batch;
+    readonly bool streams;         // ReadStep will be called: keep a record of every step
     readonly Tensor? stopTokens;   // int64 [stops]
     readonly Tensor? seen;         // bool [batch, vocab]: tokens the repetition penalty applies to
-    readonly Tensor finished;      // bool [batch]
+    readonly Tensor? seenValue;    // bool [batch, 1], all true: what a step scatters into seen
+    readonly Tensor finished;      // bool [batch]; stays false without stop tokens
     readonly Tensor generated;     // int64 [batch, MaxNewTokens]
-    readonly Tensor counts;        // int64 [batch]: tokens each row has taken
+    readonly Tensor counts;        // int64 [batch]: tokens each row has taken (kept only with stop tokens; else Step)
     Tensor? prompt, promptMask;    // until the prefill
     Tensor? last;                  // int64 [batch, 1]: the tokens chosen by the latest step
-    Tensor? record;                // int64 [3, batch]: latest tokens, which rows took them, which rows stopped on them
+    Tensor? record;                // streams only: int64 [3, batch] (latest tokens, which rows took them, which rows
+                                   // stopped on them), or [1, batch] (the tokens) without stop tokens
     bool allFinished;
 
-    public DecodingSession(DiffTransformerLM model, PromptBatch prompts, GenerationOptions options, KvCache? cache)
+    /// <param name="model">The model.</param>
+    /// <param name="prompts">The validated prompts.</param>
+    /// <param name="options">The validated options.</param>
+    /// <param name="cache">A caller's cache to reuse, or null for a private one.</param>
+    /// <param name="streams">True when <see cref="ReadStep"/> will be called after every <see cref="Advance"/>.</param>
+    public DecodingSession(DiffTransformerLM model, PromptBatch prompts, GenerationOptions options, KvCache? cache, bool streams)
     {
         this.model = model;
         this.options = options;
+        this.streams = streams;
         batch = prompts.Rows.Length;
         long positions = prompts.Time + options.MaxNewTokens - 1; // the last token is chosen but never fed
         if (cache is null)
@@ -60,6 +69,7 @@ internal sealed class DecodingSession : IDisposable
                 var real = mask?.to(ScalarType.Int64) ?? ones_like(tokens);
                 seen = zeros(new long[] { batch, model.Config.VocabSize }, ScalarType.Int64, device).scatter_add_(1, tokens, real)
                     .Greater(0).DetachFromDisposeScope();
+                seenValue = ones(new long[] { batch, 1 }, ScalarType.Bool, device).DetachFromDisposeScope();
             }
             if (options.Samples && options.Seed is { } seed)
                 generator = new Generator(unchecked((ulong)seed), device);
@@ -98,15 +108,22 @@ internal sealed class DecodingSession : IDisposable
             scores = LogitsProcessing.Process(scores, options, seen);
             var next = LogitsProcessing.Choose(scores, options.Samples, generator);
 
-            var active = finished.logical_not();
             generated.select(1, step).copy_(next);
-            counts.PlusInPlace(active.to(ScalarType.Int64));
-            var stopped = stopTokens is null ? zeros_like(active) : next.isin(stopTokens).logical_and_(active);
-            finished.logical_or_(stopped);
-            seen?.scatter_(1, next.unsqueeze(1), ones(new long[] { batch, 1 }, ScalarType.Bool, seen.device));
-
+            seen?.scatter_(1, next.unsqueeze(1), seenValue!);
             Replace(ref last, next.unsqueeze(1));
-            Replace(ref record, stack(new[] { next, active.to(ScalarType.Int64), stopped.to(ScalarType.Int64) }));
+            if (stopTokens is null)
+            {
+                // Every row takes every step and none stops: nothing to count.
+                if (streams) Replace(ref record, next.unsqueeze(0));
+            }
+            else
+            {
+                var active = finished.logical_not();
+                counts.PlusInPlace(active.to(ScalarType.Int64));
+                var stopped = next.isin(stopTokens).logical_and_(active);
+                finished.logical_or_(stopped);
+                if (streams) Replace(ref record, stack(new[] { next, active.to(ScalarType.Int64), stopped.to(ScalarType.Int64) }));
+            }
         }
         if (step == 0) DisposePrompt();
         Step++;
@@ -125,15 +142,17 @@ internal sealed class DecodingSession : IDisposable
     /// <summary>The tokens of the latest step, one per row still generating (one device-to-host copy).</summary>
     public IReadOnlyList<GeneratedToken> ReadStep()
     {
+        if (!streams) throw new InvalidOperationException("This session was created without streams: true.");
         if (record is null) throw new InvalidOperationException("No step has been taken.");
         long[] values;
         using (NewDisposeScope()) values = record.cpu().data<long>().ToArray();
+        bool stops = stopTokens is not null; // else values holds the tokens only
         var tokens = new List<GeneratedToken>(batch);
         bool anyGoesOn = false;
         for (int row = 0; row < batch; row++)
         {
-            if (values[batch + row] == 0) continue; // finished earlier
-            bool stopped = values[2 * batch + row] != 0;
+            if (stops && values[batch + row] == 0) continue; // finished earlier
+            bool stopped = stops && values[2 * batch + row] != 0;
             FinishReason? reason = stopped ? FinishReason.StopToken : Step >= options.MaxNewTokens ? FinishReason.Length : null;
             anyGoesOn |= reason is null;
             tokens.Add(new GeneratedToken(row, Step - 1, values[row], reason)); // rows take one token per step until they finish
@@ -142,22 +161,30 @@ internal sealed class DecodingSession : IDisposable
         return tokens;
     }
 
-    /// <summary>Every row's tokens and finish reason (one device-to-host copy).</summary>
+    /// <summary>
+    /// Every row's tokens and finish reason (one device-to-host copy: the generated tokens, with each row's count and
+    /// stop flag appended when there are stop tokens).
+    /// </summary>
     public IReadOnlyList<GeneratedSequence> Results()
     {
-        long[] ids, taken;
-        bool[] stopped;
+        int width = options.MaxNewTokens;
+        bool stops = stopTokens is not null;
+        long[] values;
         using (NewDisposeScope())
         {
-            ids = generated.cpu().data<long>().ToArray();
-            taken = counts.cpu().data<long>().ToArray();
-            stopped = finished.cpu().data<bool>().ToArray();
+            var table = stops
+                ? cat(new[] { generated, counts.unsqueeze(1), finished.to(ScalarType.Int64).unsqueeze(1) }, 1) // [batch, width + 2]
+                : generated;
+            values = table.cpu().data<long>().ToArray();
         }
+        int stride = stops ? width + 2 : width;
         var results = new GeneratedSequence[batch];
         for (int row = 0; row < batch; row++)
         {
-            var tokens = ids.AsSpan(row * options.MaxNewTokens, (int)taken[row]).ToArray();
-            results[row] = new GeneratedSequence(tokens, stopped[row] ? FinishReason.StopToken : FinishReason.Length);
+            int taken = stops ? (int)values[row * stride + width] : Step; // without stop tokens every row takes every step
+            bool stopped = stops && values[row * stride + width + 1] != 0;
+            var tokens = values.AsSpan(row * stride, taken).ToArray();
+            results[row] = new GeneratedSequence(tokens, stopped ? FinishReason.StopToken : FinishReason.Length);
         }
         return results;
     }
@@ -182,6 +209,7 @@ internal sealed class DecodingSession : IDisposable
         record?.Dispose();
         stopTokens?.Dispose();
         seen?.Dispose();
+        seenValue?.Dispose();
         finished?.Dispose();
         generated?.Dispose();
         counts?.Dispose();

@@ -9,7 +9,8 @@ namespace DiffTransformer;
 /// left-padded into one batch; padding is masked and every row's positions start at its first real token, so each row
 /// computes what it would alone. Runs without gradients, in the model's dtype, with either attention kernel.
 /// Device-to-host copies: none per step for <c>Generate</c> without stop tokens; one boolean per step with stop tokens
-/// (to end early once every row has stopped); one <c>[3, batch]</c> read per step for the streams (the tokens).
+/// (to end early once every row has stopped); one read per step for the streams (the tokens, <c>[batch]</c>, or
+/// <c>[3, batch]</c> with stop tokens); one read of all tokens at the end for <c>Generate</c>.
 /// </summary>
 public static class GenerationExtensions
 {
@@ -41,9 +42,7 @@ public static class GenerationExtensions
     public static IReadOnlyList<GeneratedSequence> Generate(this DiffTransformerLM model, IReadOnlyList<IReadOnlyList<long>> prompts,
         GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
     {
-        options = CheckedOptions(model, options, cache);
-        var batch = PromptBatch.From(prompts, model.Config, options, nameof(prompts));
-        return Run(model, batch, options, cache, cancellationToken);
+        return Run(Request.Of(model, prompts, options, cache), cancellationToken);
     }
 
     /// <summary>
@@ -62,7 +61,7 @@ public static class GenerationExtensions
     {
         options = CheckedOptions(model, options, cache);
         var batch = PromptBatch.From(tokens, paddingMask, model.Config, options);
-        return Run(model, batch, options, cache, cancellationToken);
+        return Run(new Request(model, batch, options, cache), cancellationToken);
     }
 
     /// <summary>
@@ -93,9 +92,7 @@ public static class GenerationExtensions
     public static IEnumerable<GeneratedToken> GenerateStream(this DiffTransformerLM model, IReadOnlyList<IReadOnlyList<long>> prompts,
         GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
     {
-        options = CheckedOptions(model, options, cache);
-        var batch = PromptBatch.From(prompts, model.Config, options, nameof(prompts));
-        return Stream(model, batch, options, cache, cancellationToken);
+        return Steps(Request.Of(model, prompts, options, cache), cancellationToken).SelectMany(step => step);
     }
 
     /// <summary>
@@ -123,9 +120,7 @@ public static class GenerationExtensions
     public static IAsyncEnumerable<GeneratedToken> GenerateStreamAsync(this DiffTransformerLM model, IReadOnlyList<IReadOnlyList<long>> prompts,
         GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
     {
-        options = CheckedOptions(model, options, cache);
-        var batch = PromptBatch.From(prompts, model.Config, options, nameof(prompts));
-        return StreamAsync(model, batch, options, cache, cancellationToken);
+        return StreamAsync(Request.Of(model, prompts, options, cache), cancellationToken);
     }
 
     static GenerationOptions CheckedOptions(DiffTransformerLM model, GenerationOptions? options, KvCache? cache)
@@ -133,15 +128,26 @@ public static class GenerationExtensions
         ArgumentNullException.ThrowIfNull(model);
         options ??= new GenerationOptions();
         options.Validate(model.Config.VocabSize);
-        if (cache is not null && cache.Layers.Count != model.Config.NumLayers)
-            throw new ArgumentException($"cache must have {model.Config.NumLayers} layers (one per block); got {cache.Layers.Count}.", nameof(cache));
+        model.CheckCache(cache, nameof(cache));
         return options;
     }
 
-    static IReadOnlyList<GeneratedSequence> Run(DiffTransformerLM model, PromptBatch batch, GenerationOptions options,
-        KvCache? cache, CancellationToken cancellationToken)
+    /// <summary>The checked arguments of one generation call.</summary>
+    readonly record struct Request(DiffTransformerLM Model, PromptBatch Batch, GenerationOptions Options, KvCache? Cache)
     {
-        using var session = new DecodingSession(model, batch, options, cache);
+        /// <summary>Checks the arguments of the overloads that take managed prompts.</summary>
+        public static Request Of(DiffTransformerLM model, IReadOnlyList<IReadOnlyList<long>> prompts, GenerationOptions? options, KvCache? cache)
+        {
+            var checkedOptions = CheckedOptions(model, options, cache);
+            return new Request(model, PromptBatch.From(prompts, model.Config, checkedOptions, nameof(prompts)), checkedOptions, cache);
+        }
+
+        public DecodingSession Start(bool streams) => new(Model, Batch, Options, Cache, streams);
+    }
+
+    static IReadOnlyList<GeneratedSequence> Run(Request request, CancellationToken cancellationToken)
+    {
+        using var session = request.Start(streams: false);
         while (!session.Done)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -151,27 +157,26 @@ public static class GenerationExtensions
         return session.Results();
     }
 
-    static IEnumerable<GeneratedToken> Stream(DiffTransformerLM model, PromptBatch batch, GenerationOptions options,
-        KvCache? cache, CancellationToken cancellationToken)
+    /// <summary>
+    /// The tokens of each step, computed as the enumeration asks for them: the one loop of both streams. Each enumeration
+    /// runs its own session; disposing the enumerator releases it.
+    /// </summary>
+    static IEnumerable<IReadOnlyList<GeneratedToken>> Steps(Request request, CancellationToken cancellationToken)
     {
-        using var session = new DecodingSession(model, batch, options, cache);
+        using var session = request.Start(streams: true);
         while (!session.Done)
         {
             cancellationToken.ThrowIfCancellationRequested();
             session.Advance();
-            foreach (var token in session.ReadStep()) yield return token;
+            yield return session.ReadStep();
         }
     }
 
-    static async IAsyncEnumerable<GeneratedToken> StreamAsync(DiffTransformerLM model, PromptBatch batch, GenerationOptions options,
-        KvCache? cache, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary><see cref="Steps"/> with every step (the session's creation included) run on the thread pool.</summary>
+    static async IAsyncEnumerable<GeneratedToken> StreamAsync(Request request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var session = new DecodingSession(model, batch, options, cache);
-        while (!session.Done)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var tokens = await Task.Run(() => { session.Advance(); return session.ReadStep(); }, cancellationToken).ConfigureAwait(false);
-            foreach (var token in tokens) yield return token;
-        }
+        using var steps = Steps(request, cancellationToken).GetEnumerator();
+        while (await Task.Run(() => steps.MoveNext(), cancellationToken).ConfigureAwait(false))
+            foreach (var token in steps.Current) yield return token;
     }
 }

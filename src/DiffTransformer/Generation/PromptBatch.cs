@@ -58,11 +58,7 @@ internal sealed class PromptBatch
     /// </summary>
     public static PromptBatch From(Tensor tokens, Tensor? paddingMask, DiffTransformerConfig config, GenerationOptions options)
     {
-        ArgumentNullException.ThrowIfNull(tokens);
-        if (tokens.dim() != 2 || tokens.shape[0] == 0 || tokens.shape[1] == 0)
-            throw new ArgumentException($"tokens must have shape [batch, time] with batch and time >= 1; got {Guard.Shape(tokens)}.", nameof(tokens));
-        if (is_floating_point(tokens) || is_complex(tokens) || tokens.dtype == ScalarType.Bool)
-            throw new ArgumentException($"tokens must hold integer token ids; got dtype {tokens.dtype}.", nameof(tokens));
+        Guard.TokenIds(tokens, nameof(tokens)); // the rule of DiffTransformerLM.Forward
         if (paddingMask is not null && !paddingMask.shape.SequenceEqual(tokens.shape))
             throw new ArgumentException($"paddingMask must have the shape of tokens {Guard.Shape(tokens)}; got {Guard.Shape(paddingMask)}.", nameof(paddingMask));
         using var scope = NewDisposeScope();

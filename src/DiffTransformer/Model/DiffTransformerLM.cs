@@ -61,14 +61,20 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor tokens, KvCache? cache = null, Tensor? paddingMask = null)
     {
         CheckTokens(tokens, cache?.Length ?? 0, nameof(tokens));
-        if (cache is not null && cache.Layers.Count != layers.Count)
-            throw new ArgumentException($"cache must have {layers.Count} layers (one per block); got {cache.Layers.Count}.", nameof(cache));
+        CheckCache(cache, nameof(cache));
         long batch = tokens.shape[0], time = tokens.shape[1];
         if (paddingMask is not null && (paddingMask.dim() != 2 || paddingMask.shape[0] != batch || paddingMask.shape[1] != time))
             throw new ArgumentException($"paddingMask must have the shape of tokens [{batch}, {time}]; got {Guard.Shape(paddingMask)}.", nameof(paddingMask));
         if (cache?.Batch is { } cachedBatch && cachedBatch != batch)
             throw new ArgumentException($"tokens has batch {batch} but the cache holds batch {cachedBatch}; call Reset() or use a new cache.", nameof(tokens));
         return Run(tokens, cache, paddingMask, lastPositionOnly: false, mapsCaptured: null);
+    }
+
+    /// <summary>Throws an ArgumentException naming <paramref name="name"/> unless <paramref name="cache"/> is null or has one layer per block.</summary>
+    internal void CheckCache(KvCache? cache, string name)
+    {
+        if (cache is not null && cache.Layers.Count != layers.Count)
+            throw new ArgumentException($"{name} must have {layers.Count} layers (one per block); got {cache.Layers.Count}.", name);
     }
 
     /// <summary>The device of the model's weights.</summary>
@@ -101,13 +107,19 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
             ? null
             : keyMask.to(ScalarType.Int64).cumsum(1).Minus(1).AtLeast(0).narrow(1, past, time);
 
-        var hidden = embed_tokens.call(tokens.to(device));
+        // The embedding takes int64 or int32 indices; the narrower integer ids that Forward accepts are widened.
+        var ids = tokens.dtype is ScalarType.Int64 or ScalarType.Int32 ? tokens : tokens.to(ScalarType.Int64);
+        var hidden = embed_tokens.call(ids.to(device));
+        // Every layer has the same head size, theta and positions: one set of rotary tables (and one mask) per call.
+        var attention = layers[0].Attention;
+        var shared = new SharedAttentionInputs(positions ?? ScalarMath.Range(past, past + time, 1, ScalarType.Int64, device),
+            keyMask, past, attention.HeadDim, attention.RopeTheta, hidden.dtype);
         for (int i = 0; i < layers.Count; i++)
         {
             int layer = i;
             var context = new AttentionContext
             {
-                Cache = cache?.Layers[i], Positions = positions, KeyMask = keyMask,
+                Cache = cache?.Layers[i], Positions = positions, KeyMask = keyMask, Shared = shared,
                 MapsCaptured = mapsCaptured is null ? null : maps => mapsCaptured(layer, maps),
             };
             hidden = layers[i].Forward(hidden, context);
@@ -187,11 +199,20 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     /// </summary>
     public IReadOnlyList<AttentionMaps> ComputeAttentionMaps(Tensor tokens)
     {
-        CheckTokens(tokens, 0, nameof(tokens));
         var maps = new List<AttentionMaps>();
         using (no_grad())
-            Run(tokens, cache: null, paddingMask: null, lastPositionOnly: true, mapsCaptured: (_, m) => maps.Add(m)).Dispose();
+            LastLogits(tokens, (_, m) => maps.Add(m)).Dispose();
         return maps;
+    }
+
+    /// <summary>
+    /// <see cref="Forward"/>'s checks, then one pass without a cache whose head runs on the last position only: logits
+    /// <c>[batch, 1, vocab]</c>. <paramref name="mapsCaptured"/> as for <see cref="Run"/> (it switches to the naive kernel).
+    /// </summary>
+    internal Tensor LastLogits(Tensor tokens, Action<int, AttentionMaps>? mapsCaptured)
+    {
+        CheckTokens(tokens, 0, nameof(tokens));
+        return Run(tokens, cache: null, paddingMask: null, lastPositionOnly: true, mapsCaptured);
     }
 
     /// <summary>Creates an empty KV cache for this model with room for <paramref name="initialCapacity"/> positions.</summary>
@@ -211,11 +232,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     /// <summary>The checks of <see cref="CheckTokens"/> that need no values from the device.</summary>
     private void CheckTokenShape(Tensor tokens, long past, string name)
     {
-        ArgumentNullException.ThrowIfNull(tokens, name);
-        if (tokens.dim() != 2 || tokens.shape[0] == 0 || tokens.shape[1] == 0)
-            throw new ArgumentException($"{name} must have shape [batch, time] with batch and time >= 1; got {Guard.Shape(tokens)}.", name);
-        if (tokens.dtype is not (ScalarType.Int64 or ScalarType.Int32 or ScalarType.Int16 or ScalarType.Int8 or ScalarType.Byte))
-            throw new ArgumentException($"{name} must hold integer token ids; got dtype {tokens.dtype}.", name);
+        Guard.TokenIds(tokens, name);
         if (past + tokens.shape[1] > Config.MaxSequenceLength)
             throw new ArgumentException(
                 $"{name} would make the sequence {past + tokens.shape[1]} tokens long (cached {past} + new {tokens.shape[1]}); MaxSequenceLength is {Config.MaxSequenceLength}.",

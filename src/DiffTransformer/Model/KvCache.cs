@@ -50,8 +50,7 @@ public sealed class KvCache : IDisposable
     /// </summary>
     public void Crop(long length)
     {
-        if (length < 0 || length > Length)
-            throw new ArgumentOutOfRangeException(nameof(length), length, $"{nameof(length)} must lie in [0, {Length}] (the cached length); got {length}.");
+        // Layer 0 checks the range (its Length is this Length) before any layer changes.
         foreach (var layer in layers) layer.Crop(length);
         if (keyMask is null) return;
         Tensor? kept = null;

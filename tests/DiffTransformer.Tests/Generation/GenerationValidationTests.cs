@@ -96,6 +96,33 @@ public class GenerationValidationTests
     }
 
     [Fact]
+    public void ForwardAndGenerateAcceptTheSameTokenDtypes()
+    {
+        using var scope = NewDisposeScope();
+        var ids = tensor(new long[] { 1, 2, 3, 4, 5, 6 }).view(2, 3);
+        int accepted = 0, rejected = 0;
+        foreach (var dtype in Enum.GetValues<ScalarType>().Distinct())
+        {
+            Tensor tokens;
+            try { tokens = ids.to(dtype); }
+            catch (Exception) { continue; } // a dtype LibTorch does not convert to on the CPU
+            bool byForward = RejectsDtype(() => Model.Forward(tokens));
+            bool byGenerate = RejectsDtype(() => Model.Generate(tokens, null, new() { MaxNewTokens = 1 }));
+            Assert.True(byForward == byGenerate,
+                $"{dtype}: Forward {(byForward ? "rejects" : "accepts")} it but Generate {(byGenerate ? "rejects" : "accepts")} it");
+            if (byForward) rejected++; else accepted++;
+        }
+        Assert.Equal(5, accepted); // int64, int32, int16, int8, uint8
+        Assert.True(rejected >= 5, $"only {rejected} dtypes rejected"); // float16/32/64, bfloat16, bool at least
+
+        static bool RejectsDtype(Action call)
+        {
+            try { call(); return false; }
+            catch (ArgumentException e) when (e.Message.Contains("integer token ids")) { return true; }
+        }
+    }
+
+    [Fact]
     public void ACacheForAnotherModelIsRejected()
     {
         using var cache = new KvCache(numLayers: 3);
