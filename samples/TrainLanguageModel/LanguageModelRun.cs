@@ -44,7 +44,8 @@ public static class LanguageModelRun
     /// <summary>
     /// Runs the whole thing. <paramref name="progress"/> gets every step's report on this thread.
     /// </summary>
-    /// <exception cref="ArgumentException">The data file is missing or too short, or CUDA is not available.</exception>
+    /// <exception cref="ArgumentException">The data file is missing or too short, the prompt too long for the model (both checked
+    /// before training), or CUDA is not available.</exception>
     public static LanguageModelResult Run(LanguageModelOptions options, Action<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -59,12 +60,16 @@ public static class LanguageModelRun
             throw new ArgumentException(
                 $"{corpus} has {tokens.Length} tokens ({options.Tokenizer} tokenizer); training windows of {options.Context} need at least {needed}.",
                 nameof(options));
+        // Checked before training: a prompt the model cannot take would otherwise fail only after the run.
+        var config = ModelConfig(options, tokenizer.VocabSize);
+        long[] prompt = PromptTokens(tokenizer, options.Prompt);
+        if (prompt.Length >= config.MaxSequenceLength)
+            throw new ArgumentException($"The prompt has {prompt.Length} tokens; the model takes at most {config.MaxSequenceLength - 1} before generating.", nameof(options));
 
         int previousThreads = get_num_threads();
         set_num_threads(options.Threads);
         try
         {
-            var config = ModelConfig(options, tokenizer.VocabSize);
             manual_seed(options.Seed);
             using var model = new DiffTransformerLM(config).to(device);
             using var data = new TokenBatches(tokens, options.BatchSize, options.Context, validationFraction: 0.1, seed: options.Seed);
@@ -83,11 +88,7 @@ public static class LanguageModelRun
             string checkpoint = Path.GetFullPath(Path.Combine(options.OutputDirectory, "checkpoint"));
             trainer.SaveCheckpoint(checkpoint, new Dictionary<string, string> { ["tokenizer"] = tokenizer.Name, ["corpus"] = corpus });
 
-            var prompt = tokenizer.Encode(options.Prompt).Select(t => (long)t).ToArray();
-            if (prompt.Length == 0) prompt = tokenizer.Encode("\n").Select(t => (long)t).ToArray();
             int room = config.MaxSequenceLength - prompt.Length;
-            if (room < 1)
-                throw new ArgumentException($"The prompt has {prompt.Length} tokens; the model takes at most {config.MaxSequenceLength - 1} before generating.", nameof(options));
             var generated = model.Generate(prompt, new GenerationOptions
             {
                 MaxNewTokens = Math.Min(options.GenerateTokens, room),
@@ -142,6 +143,14 @@ public static class LanguageModelRun
             "or TorchSharp-cuda-windows instead and run on a machine with an NVIDIA GPU.", nameof(name)),
         _ => throw new ArgumentException($"device must be cpu or cuda; got '{name}'.", nameof(name)),
     };
+
+    /// <summary>The prompt's tokens; an empty prompt starts from a line break.</summary>
+    private static long[] PromptTokens(ITokenizer tokenizer, string prompt)
+    {
+        int[] tokens = tokenizer.Encode(prompt);
+        if (tokens.Length == 0) tokens = tokenizer.Encode("\n");
+        return tokens.Select(t => (long)t).ToArray();
+    }
 
     private static (string Text, string Description) ReadCorpus(LanguageModelOptions options)
     {

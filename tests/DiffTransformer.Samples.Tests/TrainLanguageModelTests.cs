@@ -100,4 +100,25 @@ public class TrainLanguageModelTests
         var error = Assert.Throws<ArgumentException>(() => LanguageModelRun.Run(Tiny(directory.Path) with { DataPath = file }, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Contains("has 9 tokens", error.Message);
     }
+
+    [Fact]
+    public void ATooLongPromptIsRejectedBeforeTraining()
+    {
+        using var directory = new TempDirectory();
+        var options = Tiny(directory.Path) with { Prompt = new string('a', 256) };
+        var steps = new List<long>();
+        var error = Assert.Throws<ArgumentException>(() => LanguageModelRun.Run(options, p => steps.Add(p.Step), TestContext.Current.CancellationToken));
+        Assert.Contains("The prompt has 256 tokens; the model takes at most 255 before generating.", error.Message);
+        Assert.Empty(steps);
+        Assert.False(Directory.Exists(directory.Combine("checkpoint")), "nothing is trained or saved");
+
+        var (code, output, stderr) = EntryPoint.Run(typeof(LanguageModelRun).Assembly, "--prompt", options.Prompt, "--out", directory.Path, "--steps", "1");
+        Assert.Equal(2, code);
+        Assert.Contains("The prompt has 256 tokens", stderr);
+        Assert.False(Directory.Exists(directory.Combine("checkpoint")), "nothing is trained or saved");
+        Assert.DoesNotContain("Written:", output);
+
+        var longest = LanguageModelRun.Run(options with { Prompt = new string('a', 255), Steps = 1 }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(Directory.Exists(longest.CheckpointDirectory), "the longest prompt the model takes is accepted");
+    }
 }
