@@ -41,6 +41,15 @@ public static class LanguageModelRun
         _ => throw new ArgumentException($"tokenizer must be byte or cl100k; got '{name}'.", nameof(name)),
     };
 
+    /// <summary>Share of the tokens, at the end, kept for validation.</summary>
+    public const double ValidationFraction = 0.1;
+
+    /// <summary>
+    /// The fewest tokens <see cref="TokenBatches"/> takes for windows of <paramref name="context"/>: the validation tenth,
+    /// <c>floor(tokens / 10)</c>, must hold <c>context + 1</c> tokens; the training nine tenths then hold more.
+    /// </summary>
+    public static long MinimumCorpusTokens(int context) => 10L * (context + 1);
+
     /// <summary>
     /// Runs the whole thing. <paramref name="progress"/> gets every step's report on this thread.
     /// </summary>
@@ -54,11 +63,11 @@ public static class LanguageModelRun
         var tokenizer = CreateTokenizer(options.Tokenizer);
         var (text, corpus) = ReadCorpus(options);
         int[] tokens = tokenizer.Encode(text);
-        // TokenBatches keeps the last tenth for validation; both parts need at least one window.
-        long needed = 10L * (options.Context + 1) + options.Context + 1;
+        long needed = MinimumCorpusTokens(options.Context);
         if (tokens.Length < needed)
             throw new ArgumentException(
-                $"{corpus} has {tokens.Length} tokens ({options.Tokenizer} tokenizer); training windows of {options.Context} need at least {needed}.",
+                $"{corpus} has {tokens.Length} tokens ({options.Tokenizer} tokenizer); windows of {options.Context} need at least {needed}: "
+                + $"the last tenth is kept for validation and must hold one window of context + 1 = {options.Context + 1} tokens.",
                 nameof(options));
         // Checked before training: a prompt the model cannot take would otherwise fail only after the run.
         var config = ModelConfig(options, tokenizer.VocabSize);
@@ -72,7 +81,7 @@ public static class LanguageModelRun
         {
             manual_seed(options.Seed);
             using var model = new DiffTransformerLM(config).to(device);
-            using var data = new TokenBatches(tokens, options.BatchSize, options.Context, validationFraction: 0.1, seed: options.Seed);
+            using var data = new TokenBatches(tokens, options.BatchSize, options.Context, validationFraction: ValidationFraction, seed: options.Seed);
             var training = new TrainingOptions
             {
                 Steps = options.Steps,

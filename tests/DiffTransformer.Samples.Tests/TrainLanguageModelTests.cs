@@ -121,4 +121,31 @@ public class TrainLanguageModelTests
         var longest = LanguageModelRun.Run(options with { Prompt = new string('a', 255), Steps = 1 }, cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(Directory.Exists(longest.CheckpointDirectory), "the longest prompt the model takes is accepted");
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(16)]
+    [InlineData(64)]
+    [InlineData(999)]
+    public void TheMinimumCorpusIsWhatTokenBatchesTakes(int context)
+    {
+        long needed = LanguageModelRun.MinimumCorpusTokens(context);
+        using (new TokenBatches(new int[needed], 2, context, LanguageModelRun.ValidationFraction)) { }
+        Assert.Throws<ArgumentException>(() => new TokenBatches(new int[needed - 1], 2, context, LanguageModelRun.ValidationFraction));
+    }
+
+    [Fact]
+    public void TrainsOnTheSmallestCorpusAndExplainsAShorterOne()
+    {
+        using var directory = new TempDirectory();
+        string file = directory.Combine("corpus.txt");
+        var options = Tiny(directory.Path) with { DataPath = file, Steps = 1 };
+        long needed = LanguageModelRun.MinimumCorpusTokens(options.Context);
+        File.WriteAllText(file, new string('x', (int)needed));
+        Assert.Equal(needed, LanguageModelRun.Run(options, cancellationToken: TestContext.Current.CancellationToken).CorpusTokens);
+
+        File.WriteAllText(file, new string('x', (int)needed - 1));
+        var error = Assert.Throws<ArgumentException>(() => LanguageModelRun.Run(options, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains($"has {needed - 1} tokens (byte tokenizer); windows of 16 need at least {needed}", error.Message);
+    }
 }
