@@ -54,18 +54,13 @@ public static class OptionsParser
         return new ParsedCommandLine(options, showHelp, error);
     }
 
-    private static ExperimentOptions Read(ParseResult result)
+    private static ExperimentOptions Read(ParseResult result) => Defaults with
     {
-        int steps = result.GetValue(Steps);
-        return Defaults with
-        {
-            Steps = steps,
-            EvaluationInterval = Math.Min(Defaults.EvaluationInterval, steps),
-            Seed = result.GetValue(Seed),
-            Device = result.GetRequiredValue(Device),
-            OutputDirectory = result.GetRequiredValue(Output),
-            Threads = result.GetValue(Threads),
-            KeyedValues = !result.GetValue(SharedValues),
-        };
-    }
+        Steps = result.GetValue(Steps),
+        Seed = result.GetValue(Seed),
+        Device = result.GetRequiredValue(Device),
+        OutputDirectory = result.GetRequiredValue(Output),
+        Threads = result.GetValue(Threads),
+        KeyedValues = !result.GetValue(SharedValues),
+    };
 }

@@ -88,7 +88,7 @@ public static class LanguageModelRun
                 LearningRate = options.LearningRate,
                 MinLearningRate = options.LearningRate / 10,
                 WarmupSteps = Math.Max(1, Math.Min(100, options.Steps / 10)),
-                EvaluationInterval = Math.Min(options.EvaluationInterval, options.Steps),
+                EvaluationInterval = options.EvaluationInterval,
                 MaxEvaluationBatches = 20,
             };
             using var trainer = new Trainer(model, data, training);

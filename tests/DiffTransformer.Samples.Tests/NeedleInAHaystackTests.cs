@@ -26,7 +26,7 @@ public class NeedleInAHaystackTests
         Assert.Equal(new ExperimentOptions(), defaults.Options);
         var parsed = OptionsParser.Parse(new[] { "--steps", "40", "--seed", "-5", "--device", "CUDA", "--out", "dir", "--threads", "2", "--shared-values" });
         Assert.Null(parsed.Error);
-        Assert.Equal(new ExperimentOptions { Steps = 40, Seed = -5, Device = "cuda", OutputDirectory = "dir", Threads = 2, EvaluationInterval = 40, KeyedValues = false }, parsed.Options);
+        Assert.Equal(new ExperimentOptions { Steps = 40, Seed = -5, Device = "cuda", OutputDirectory = "dir", Threads = 2, KeyedValues = false }, parsed.Options);
         Assert.True(OptionsParser.Parse(new[] { "--steps", "3", "--help" }).ShowHelp);
     }
 
