@@ -164,7 +164,7 @@ public static class LanguageModelRun
     private static (string Text, string Description) ReadCorpus(LanguageModelOptions options)
     {
         if (options.DataPath is null)
-            return (SyntheticCorpus.Generate(GeneratedCorpusCharacters, (int)options.Seed),
+            return (SyntheticCorpus.Generate(GeneratedCorpusCharacters, options.Seed),
                 $"a generated corpus of {GeneratedCorpusCharacters:N0} characters (no --data file given)");
         if (!File.Exists(options.DataPath))
             throw new ArgumentException($"--data: the file '{options.DataPath}' does not exist.", nameof(options));

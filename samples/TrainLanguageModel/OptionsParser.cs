@@ -40,8 +40,8 @@ public static class OptionsParser
 
     private static readonly Option<int> Steps = SampleCommandLine.WholeNumber("--steps", "training steps", Defaults.Steps, 1, int.MaxValue);
 
-    private static readonly Option<int> Seed = SampleCommandLine.WholeNumber(
-        "--seed", "seed of batches, initial weights and sampling", (int)Defaults.Seed, int.MinValue, int.MaxValue);
+    private static readonly Option<long> Seed = SampleCommandLine.WholeNumber(
+        "--seed", "seed of batches, initial weights and sampling", Defaults.Seed, long.MinValue, long.MaxValue);
 
     private static readonly Option<string> Device = SampleCommandLine.OneOf("--device", "where the model trains", Defaults.Device, "cpu", "cuda");
 

@@ -22,6 +22,7 @@ public class TrainLanguageModelTests
         Assert.Equal(new LanguageModelOptions(), OptionsParser.Parse(Array.Empty<string>()).Options);
         var parsed = OptionsParser.Parse(new[] { "--tokenizer", "cl100k", "--attention", "softmax", "--steps", "9", "--prompt", "Hi", "--generate", "3", "--out", "x", "--device", "CUDA" });
         Assert.Equal(new LanguageModelOptions { Tokenizer = "cl100k", Attention = AttentionKind.Softmax, Steps = 9, Prompt = "Hi", GenerateTokens = 3, OutputDirectory = "x", Device = "cuda" }, parsed.Options);
+        Assert.Equal(-99999999999, OptionsParser.Parse(new[] { "--seed", "-99999999999" }).Options!.Seed); // a long, as in NeedleInAHaystack
         Assert.True(OptionsParser.Parse(new[] { "--steps", "0", "-h" }).ShowHelp);
         var (code, output, _) = EntryPoint.Run(typeof(LanguageModelRun).Assembly, "--help");
         Assert.Equal(0, code);
@@ -38,7 +39,8 @@ public class TrainLanguageModelTests
     [InlineData("--generate -1", "--generate must be a whole number >= 1; got '-1'")]
     [InlineData("--data", "Required argument missing for option: '--data'")]
     [InlineData("--steps 0", "--steps must be a whole number >= 1; got '0'")]
-    [InlineData("--seed 99999999999", "--seed must be a whole number; got '99999999999'")]
+    [InlineData("--seed 99999999999999999999", "--seed must be a whole number; got '99999999999999999999'")]
+    [InlineData("--seed 1.5", "--seed must be a whole number; got '1.5'")]
     public void BadOptionsExitWithTwoAndAreExplained(string commandLine, string message)
     {
         string[] args = commandLine.Split(' ');
@@ -147,5 +149,11 @@ public class TrainLanguageModelTests
         File.WriteAllText(file, new string('x', (int)needed - 1));
         var error = Assert.Throws<ArgumentException>(() => LanguageModelRun.Run(options, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Contains($"has {needed - 1} tokens (byte tokenizer); windows of 16 need at least {needed}", error.Message);
+    }
+
+    [Fact]
+    public void TheGeneratedCorpusUsesTheWholeSeed()
+    {
+        Assert.NotEqual(SyntheticCorpus.Generate(500, 7), SyntheticCorpus.Generate(500, (1L << 33) | 7));
     }
 }
