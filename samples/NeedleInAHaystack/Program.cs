@@ -13,7 +13,7 @@ try
 catch (ArgumentException error)
 {
     Console.Error.WriteLine(error.Message);
-    return OptionsParser.UsageExitCode;
+    return SampleCommandLine.UsageExitCode;
 }
 
 // Redirected output gets 80 columns by default, too narrow for the results table.

@@ -6,6 +6,14 @@ using System.Numerics;
 
 namespace DiffTransformer.Samples;
 
+/// <summary>What a sample's command line asked for: options to run with, the help text, or an error.</summary>
+/// <typeparam name="TOptions">The sample's options record.</typeparam>
+/// <param name="Options">The options when the command line was valid and did not ask for help.</param>
+/// <param name="ShowHelp">True for <c>--help</c>.</param>
+/// <param name="Error">Why the command line was rejected: each bad option with its rule and value.</param>
+public sealed record ParsedCommandLine<TOptions>(TOptions? Options, bool ShowHelp, string? Error)
+    where TOptions : class;
+
 /// <summary>
 /// The command-line conventions the samples share, on top of System.CommandLine: options with the samples' value
 /// rules, a side-effect-free parse into options / help / error, the generated help as text, and exit code 2 for a
@@ -84,15 +92,15 @@ internal static class SampleCommandLine
     /// Parses <paramref name="args"/> against <paramref name="command"/> and reads the options with
     /// <paramref name="read"/> when the command line is valid and does not ask for help. Never throws for bad input.
     /// </summary>
-    public static (TOptions? Options, bool ShowHelp, string? Error) Parse<TOptions>(
+    public static ParsedCommandLine<TOptions> Parse<TOptions>(
         RootCommand command, IReadOnlyList<string> args, Func<ParseResult, TOptions> read)
         where TOptions : class
     {
         ArgumentNullException.ThrowIfNull(args);
         var result = command.Parse(args);
-        if (result.Action is HelpAction) return (null, true, null);
-        if (result.Errors.Count > 0) return (null, false, Explain(result.Errors));
-        return (read(result), false, null);
+        if (result.Action is HelpAction) return new(null, true, null);
+        if (result.Errors.Count > 0) return new(null, false, Explain(result.Errors));
+        return new(read(result), false, null);
     }
 
     /// <summary>The help System.CommandLine writes for <paramref name="command"/>: description, usage, each option.</summary>

@@ -12,7 +12,7 @@ try
 catch (ArgumentException error)
 {
     Console.Error.WriteLine(error.Message);
-    return OptionsParser.UsageExitCode;
+    return SampleCommandLine.UsageExitCode;
 }
 
 // Redirected output gets 80 columns by default, too narrow for the table.
@@ -39,7 +39,7 @@ try
 catch (ArgumentException error)
 {
     Console.Error.WriteLine(error.Message);
-    return OptionsParser.UsageExitCode;
+    return SampleCommandLine.UsageExitCode;
 }
 
 AnsiConsole.Write(Report.ConsoleTable(result));
