@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DiffTransformer;
+using DiffTransformer.Samples;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -39,7 +40,7 @@ public static class ExperimentRunner
     public static ExperimentResults Run(ExperimentOptions options, Action<RunProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var device = ResolveDevice(options.Device);
+        var device = SampleCommandLine.ResolveDevice(options.Device);
         var watch = Stopwatch.StartNew();
         int previousThreads = get_num_threads();
         set_num_threads(options.Threads);
@@ -87,24 +88,6 @@ public static class ExperimentRunner
                 run.Model.Dispose();
             }
             set_num_threads(previousThreads);
-        }
-    }
-
-    /// <summary>The device for "cpu" or "cuda"; a clear error when CUDA is not there.</summary>
-    public static Device ResolveDevice(string name)
-    {
-        switch (name)
-        {
-            case "cpu":
-                return CPU;
-            case "cuda" when cuda.is_available():
-                return CUDA;
-            case "cuda":
-                throw new ArgumentException(
-                    "--device cuda: CUDA is not available. This sample references TorchSharp-cpu; reference TorchSharp-cuda-linux " +
-                    "or TorchSharp-cuda-windows instead and run on a machine with an NVIDIA GPU.", nameof(name));
-            default:
-                throw new ArgumentException($"device must be cpu or cuda; got '{name}'.", nameof(name));
         }
     }
 

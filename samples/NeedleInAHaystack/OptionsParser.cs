@@ -16,7 +16,7 @@ public static class OptionsParser
     private static readonly Option<long> Seed = SampleCommandLine.WholeNumber(
         "--seed", "seed of data and initial weights; same seed, same numbers on the CPU", Defaults.Seed, long.MinValue, long.MaxValue);
 
-    private static readonly Option<string> Device = SampleCommandLine.OneOf("--device", "where the models train", Defaults.Device, "cpu", "cuda");
+    private static readonly Option<string> Device = SampleCommandLine.DeviceOption("where the models train", Defaults.Device);
 
     private static readonly Option<string> Output = SampleCommandLine.OutputDirectory("--out", "where the PNG files and results.md go", Defaults.OutputDirectory);
 

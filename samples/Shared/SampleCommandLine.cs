@@ -3,6 +3,7 @@ using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Numerics;
+using TorchSharp;
 
 namespace DiffTransformer.Samples;
 
@@ -74,6 +75,34 @@ internal static class SampleCommandLine
         option.AcceptOnlyFromAmong(StringComparer.OrdinalIgnoreCase, values);
         return option;
     }
+
+    /// <summary>
+    /// <c>--device cpu|cuda</c>; <c>cuda</c> is rejected when CUDA is not available (the samples reference TorchSharp-cpu),
+    /// so the command line fails with exit code 2 before anything runs. <see cref="ResolveDevice"/> turns the value into a device.
+    /// </summary>
+    public static Option<string> DeviceOption(string description, string defaultValue)
+    {
+        var option = OneOf("--device", description, defaultValue, "cpu", "cuda");
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string>() == "cuda" && !torch.cuda.is_available()) result.AddError(CudaUnavailable);
+        });
+        return option;
+    }
+
+    /// <summary>The device for "cpu" or "cuda"; a clear error when CUDA is not there.</summary>
+    /// <exception cref="ArgumentException">CUDA is not available, or the name is neither.</exception>
+    public static torch.Device ResolveDevice(string name) => name switch
+    {
+        "cpu" => torch.CPU,
+        "cuda" when torch.cuda.is_available() => torch.CUDA,
+        "cuda" => throw new ArgumentException(CudaUnavailable, nameof(name)),
+        _ => throw new ArgumentException($"device must be cpu or cuda; got '{name}'.", nameof(name)),
+    };
+
+    private const string CudaUnavailable =
+        "--device cuda: CUDA is not available. This sample references TorchSharp-cpu; reference TorchSharp-cuda-linux " +
+        "or TorchSharp-cuda-windows instead and run on a machine with an NVIDIA GPU.";
 
     /// <summary>A directory to write to: a legal path, not blank.</summary>
     public static Option<string> OutputDirectory(string name, string description, string defaultValue)

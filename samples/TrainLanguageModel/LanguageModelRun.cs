@@ -1,4 +1,5 @@
 using DiffTransformer;
+using DiffTransformer.Samples;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -59,7 +60,7 @@ public static class LanguageModelRun
     {
         ArgumentNullException.ThrowIfNull(options);
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var device = ResolveDevice(options.Device);
+        var device = SampleCommandLine.ResolveDevice(options.Device);
         var tokenizer = CreateTokenizer(options.Tokenizer);
         var (text, corpus) = ReadCorpus(options);
         int[] tokens = tokenizer.Encode(text);
@@ -141,17 +142,6 @@ public static class LanguageModelRun
             _ => v1 with { Attention = AttentionKind.DifferentialV2, NumHeads = 2 * options.Heads },
         };
     }
-
-    /// <summary>The device for "cpu" or "cuda"; a clear error when CUDA is not there.</summary>
-    public static Device ResolveDevice(string name) => name switch
-    {
-        "cpu" => CPU,
-        "cuda" when cuda.is_available() => CUDA,
-        "cuda" => throw new ArgumentException(
-            "--device cuda: CUDA is not available. This sample references TorchSharp-cpu; reference TorchSharp-cuda-linux " +
-            "or TorchSharp-cuda-windows instead and run on a machine with an NVIDIA GPU.", nameof(name)),
-        _ => throw new ArgumentException($"device must be cpu or cuda; got '{name}'.", nameof(name)),
-    };
 
     /// <summary>The prompt's tokens; an empty prompt starts from a line break.</summary>
     private static long[] PromptTokens(ITokenizer tokenizer, string prompt)

@@ -34,7 +34,7 @@ public static class OptionsParser
     private static readonly Option<long> Seed = SampleCommandLine.WholeNumber(
         "--seed", "seed of batches, initial weights and sampling", Defaults.Seed, long.MinValue, long.MaxValue);
 
-    private static readonly Option<string> Device = SampleCommandLine.OneOf("--device", "where the model trains", Defaults.Device, "cpu", "cuda");
+    private static readonly Option<string> Device = SampleCommandLine.DeviceOption("where the model trains", Defaults.Device);
 
     private static readonly Option<string> Output = SampleCommandLine.OutputDirectory(
         "--out", "output directory; the checkpoint goes to DIR/checkpoint", Defaults.OutputDirectory);

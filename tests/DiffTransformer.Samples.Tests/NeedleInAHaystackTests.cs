@@ -24,9 +24,12 @@ public class NeedleInAHaystackTests
     {
         var defaults = OptionsParser.Parse(Array.Empty<string>());
         Assert.Equal(new ExperimentOptions(), defaults.Options);
-        var parsed = OptionsParser.Parse(new[] { "--steps", "40", "--seed", "-5", "--device", "CUDA", "--out", "dir", "--threads", "2", "--shared-values" });
+        var parsed = OptionsParser.Parse(new[] { "--steps", "40", "--seed", "-5", "--device", "CPU", "--out", "dir", "--threads", "2", "--shared-values" });
         Assert.Null(parsed.Error);
-        Assert.Equal(new ExperimentOptions { Steps = 40, Seed = -5, Device = "cuda", OutputDirectory = "dir", Threads = 2, KeyedValues = false }, parsed.Options);
+        Assert.Equal(new ExperimentOptions { Steps = 40, Seed = -5, Device = "cpu", OutputDirectory = "dir", Threads = 2, KeyedValues = false }, parsed.Options);
+        var cuda = OptionsParser.Parse(new[] { "--device", "CUDA" });
+        if (TorchSharp.torch.cuda.is_available()) Assert.Equal(new ExperimentOptions { Device = "cuda" }, cuda.Options);
+        else Assert.Contains("--device cuda: CUDA is not available.", cuda.Error);
         Assert.True(OptionsParser.Parse(new[] { "--steps", "3", "--help" }).ShowHelp);
     }
 
@@ -67,9 +70,10 @@ public class NeedleInAHaystackTests
         Assert.Contains("two attention hops", output);
         if (!TorchSharp.torch.cuda.is_available())
         {
-            (code, _, error) = EntryPoint.Run(program, "--device", "cuda");
+            (code, output, error) = EntryPoint.Run(program, "--device", "cuda");
             Assert.Equal(2, code);
-            Assert.Contains("CUDA is not available", error);
+            Assert.Equal("", output);
+            Assert.Contains("--device cuda: CUDA is not available.", error);
         }
     }
 

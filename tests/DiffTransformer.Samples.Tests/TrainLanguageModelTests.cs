@@ -20,8 +20,18 @@ public class TrainLanguageModelTests
     public void OptionsParseAndHelpExplainsEach()
     {
         Assert.Equal(new LanguageModelOptions(), OptionsParser.Parse(Array.Empty<string>()).Options);
-        var parsed = OptionsParser.Parse(new[] { "--tokenizer", "cl100k", "--attention", "softmax", "--steps", "9", "--prompt", "Hi", "--generate", "3", "--out", "x", "--device", "CUDA" });
-        Assert.Equal(new LanguageModelOptions { Tokenizer = "cl100k", Attention = AttentionKind.Softmax, Steps = 9, Prompt = "Hi", GenerateTokens = 3, OutputDirectory = "x", Device = "cuda" }, parsed.Options);
+        var parsed = OptionsParser.Parse(new[] { "--tokenizer", "cl100k", "--attention", "softmax", "--steps", "9", "--prompt", "Hi", "--generate", "3", "--out", "x", "--device", "CPU" });
+        Assert.Equal(new LanguageModelOptions { Tokenizer = "cl100k", Attention = AttentionKind.Softmax, Steps = 9, Prompt = "Hi", GenerateTokens = 3, OutputDirectory = "x", Device = "cpu" }, parsed.Options);
+        var cuda = OptionsParser.Parse(new[] { "--device", "CUDA" });
+        if (TorchSharp.torch.cuda.is_available()) Assert.Equal(new LanguageModelOptions { Device = "cuda" }, cuda.Options);
+        else
+        {
+            Assert.Contains("--device cuda: CUDA is not available.", cuda.Error);
+            var (cudaCode, cudaOutput, cudaError) = EntryPoint.Run(typeof(LanguageModelRun).Assembly, "--device", "cuda");
+            Assert.Equal(2, cudaCode);
+            Assert.Equal("", cudaOutput);
+            Assert.Contains("--device cuda: CUDA is not available.", cudaError);
+        }
         Assert.Equal(-99999999999, OptionsParser.Parse(new[] { "--seed", "-99999999999" }).Options!.Seed); // a long, as in NeedleInAHaystack
         Assert.True(OptionsParser.Parse(new[] { "--steps", "0", "-h" }).ShowHelp);
         var (code, output, _) = EntryPoint.Run(typeof(LanguageModelRun).Assembly, "--help");
