@@ -34,14 +34,6 @@ public static class LanguageModelRun
     /// <summary>Characters of generated text when no file is given.</summary>
     public const int GeneratedCorpusCharacters = 200_000;
 
-    /// <summary>The tokenizer for "byte" or "cl100k".</summary>
-    public static ITokenizer CreateTokenizer(string name) => name switch
-    {
-        "byte" => ByteTokenizer.Instance,
-        "cl100k" => Cl100kTokenizer.Instance,
-        _ => throw new ArgumentException($"tokenizer must be byte or cl100k; got '{name}'.", nameof(name)),
-    };
-
     /// <summary>Share of the tokens, at the end, kept for validation.</summary>
     public const double ValidationFraction = 0.1;
 
@@ -61,7 +53,7 @@ public static class LanguageModelRun
         ArgumentNullException.ThrowIfNull(options);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var device = SampleCommandLine.ResolveDevice(options.Device);
-        var tokenizer = CreateTokenizer(options.Tokenizer);
+        var tokenizer = SampleTokenizers.Create(options.Tokenizer);
         var (text, corpus) = ReadCorpus(options);
         int[] tokens = tokenizer.Encode(text);
         long needed = MinimumCorpusTokens(options.Context);

@@ -166,4 +166,18 @@ public class TrainLanguageModelTests
     {
         Assert.NotEqual(SyntheticCorpus.Generate(500, 7), SyntheticCorpus.Generate(500, (1L << 33) | 7));
     }
+
+    [Theory]
+    [InlineData("byte", "bytes")]
+    [InlineData("bytes", "bytes")]
+    [InlineData("cl100k", "cl100k_base")]
+    [InlineData("cl100k_base", "cl100k_base")]
+    public void TakesTheTokenizerNamesCheckpointsRecord(string name, string recorded)
+    {
+        using var directory = new TempDirectory();
+        var result = LanguageModelRun.Run(Tiny(directory.Path) with { Tokenizer = name, Steps = 1, EmbedDim = 8, Layers = 1 }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(recorded, result.Tokenizer);
+        var error = Assert.Throws<ArgumentException>(() => LanguageModelRun.Run(Tiny(directory.Path) with { Tokenizer = "gpt2" }, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("tokenizer must be byte or cl100k; got 'gpt2'.", error.Message);
+    }
 }
