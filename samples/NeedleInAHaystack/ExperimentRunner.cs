@@ -59,7 +59,8 @@ public static class ExperimentRunner
             for (int step = 1; step <= options.Steps; step++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                bool validate = step % options.EvaluationInterval == 0 || step == options.Steps;
+                bool last = step == options.Steps;
+                bool validate = step % options.EvaluationInterval == 0 || last;
                 for (int i = 0; i < runs.Count; i++)
                 {
                     var run = runs[i];
@@ -68,7 +69,9 @@ public static class ExperimentRunner
                     ValidationPoint? point = null;
                     if (validate)
                     {
-                        var result = RetrievalEvaluation.Evaluate(run.Model, task, measureAllocation: false);
+                        // After the last step the final evaluation (with the attention allocation) is the last validation point.
+                        var result = RetrievalEvaluation.Evaluate(run.Model, task, measureAllocation: last);
+                        if (last) run.Final = result;
                         point = new ValidationPoint(step, result.Loss, result.Accuracy);
                         run.Validation.Add(point);
                     }
@@ -93,7 +96,7 @@ public static class ExperimentRunner
 
     private static ModelResult Summarise(ModelRun run, NeedleRetrievalTask task, NeedleExample example)
     {
-        var final = RetrievalEvaluation.Evaluate(run.Model, task);
+        var final = run.Final ?? throw new InvalidOperationException("The final evaluation runs after the last step.");
         int tail = Math.Max(1, run.Losses.Count / 10);
         double tokensPerSecond = run.Trainer.Tokens / Math.Max(run.Trainer.Elapsed.TotalSeconds, 1e-9);
         return new ModelResult(run.Contestant.Name, run.Contestant.Config, run.Model.parameters().Sum(p => p.numel()),
@@ -137,5 +140,8 @@ public static class ExperimentRunner
         public List<double> Losses { get; } = new();
 
         public List<ValidationPoint> Validation { get; } = new();
+
+        /// <summary>The evaluation after the last step, allocation included.</summary>
+        public RetrievalResult? Final { get; set; }
     }
 }

@@ -109,7 +109,8 @@ public class NeedleInAHaystackTests
             Assert.Equal(new[] { 3, 6 }, model.Validation.Select(v => v.Step));
             Assert.All(model.TrainingLoss, l => Assert.True(double.IsFinite(l)));
             Assert.Equal(16, model.Final.Correct.Count);
-            Assert.Equal(model.Validation[^1].Accuracy, model.Final.Accuracy);
+            Assert.Equal(model.Validation[^1].Accuracy, model.Final.Accuracy);   // the last point is the final evaluation
+            Assert.Equal(model.Validation[^1].Loss, model.Final.Loss);
             Assert.True(model.Final.Allocation.Answer > 0 && model.Final.Allocation.Distractors > 0);
             Assert.True(model.TokensPerSecond > 0);
             Assert.Equal(24, model.Example.TokenLabels.Count);
