@@ -100,8 +100,8 @@ public static class ExperimentRunner
         int tail = Math.Max(1, run.Losses.Count / 10);
         double tokensPerSecond = run.Trainer.Tokens / Math.Max(run.Trainer.Elapsed.TotalSeconds, 1e-9);
         return new ModelResult(run.Contestant.Name, run.Contestant.Config, run.Model.parameters().Sum(p => p.numel()),
-            run.Losses.ToArray(), run.Validation.ToArray(), run.Losses.TakeLast(tail).Average(), final, tokensPerSecond,
-            run.Trainer.Elapsed, Attention(run.Model, task, example));
+            run.Model.Blocks[0].Attention.HeadDim, run.Losses.ToArray(), run.Validation.ToArray(), run.Losses.TakeLast(tail).Average(),
+            final, tokensPerSecond, Attention(run.Model, task, example));
     }
 
     /// <summary>The final query's effective attention row in every layer and head, and the model's prediction.</summary>
@@ -131,7 +131,7 @@ public static class ExperimentRunner
                 }
             }
         }
-        return new ExampleAttention(example.Tokens.Select(task.TokenLabel).ToArray(), example.AnswerSpan, example.Depth,
+        return new ExampleAttention(example.Tokens.Select(task.TokenLabel).ToArray(), example.AnswerSpan,
             rows.ToArray(), labels, task.TokenLabel(predicted), task.TokenLabel(example.Answer));
     }
 

@@ -115,11 +115,13 @@ public class NeedleInAHaystackTests
             Assert.True(model.TokensPerSecond > 0);
             Assert.Equal(24, model.Example.TokenLabels.Count);
             Assert.Equal(options.Layers * model.Config.NumHeads, model.Example.QueryRows.Length);
+            Assert.Equal(model.Config.Attention == AttentionKind.Differential ? 16 / model.Config.NumHeads / 2 : 16 / model.Config.NumHeads, model.HeadDim);
         }
 
         var report = ReportWriter.Write(results, directory.Path);
         var markdown = File.ReadAllText(report.Markdown);
         foreach (var header in ReportWriter.Headers(results)) Assert.Contains(header, markdown);
+        Assert.Contains($"- Diff V1: Differential, 2 heads, head size 4,", markdown);
         foreach (var model in results.Models)
             Assert.Contains($"| {model.Name} | {model.Parameters:N0} | {model.FinalTrainingLoss:F3} | {model.Final.Loss:F3} |", markdown);
         Assert.Equal(3, report.Pictures.Count);
