@@ -44,7 +44,8 @@ public static class Explorer
             throw new ArgumentException($"--layer must lie in [0, {model.Config.NumLayers}) for this checkpoint; got {only}.", nameof(options));
 
         var layers = new List<LayerMaps>();
-        var maps = model.ComputeAttentionMaps(tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0));
+        using var input = tensor(ids.Select(i => (long)i).ToArray(), new long[] { 1, ids.Length }); // [1, time]
+        var maps = model.ComputeAttentionMaps(input);
         try
         {
             for (int layer = 0; layer < maps.Count; layer++)

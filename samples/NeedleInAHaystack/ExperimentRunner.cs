@@ -120,15 +120,21 @@ public static class ExperimentRunner
             predicted = model.forward(batch.Inputs)[0, -1].argmax().item<long>();
             model.train(wasTraining);
             var maps = model.ComputeAttentionMaps(batch.Inputs);
-            for (int layer = 0; layer < maps.Count; layer++)
+            try
             {
-                using var map = maps[layer];
-                var query = map.Effective[0, .., example.QueryPosition, ..].to(ScalarType.Float64).cpu(); // [heads, time]
-                for (int head = 0; head < query.shape[0]; head++)
+                for (int layer = 0; layer < maps.Count; layer++)
                 {
-                    rows.Add(query[head].data<double>().ToArray());
-                    labels.Add($"L{layer} H{head}");
+                    var query = maps[layer].Effective[0, .., example.QueryPosition, ..].to(ScalarType.Float64).cpu(); // [heads, time]
+                    for (int head = 0; head < query.shape[0]; head++)
+                    {
+                        rows.Add(query[head].data<double>().ToArray());
+                        labels.Add($"L{layer} H{head}");
+                    }
                 }
+            }
+            finally
+            {
+                foreach (var map in maps) map.Dispose();
             }
         }
         return new ExampleAttention(example.Tokens.Select(task.TokenLabel).ToArray(), example.AnswerSpan,
