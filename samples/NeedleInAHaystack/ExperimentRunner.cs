@@ -99,7 +99,7 @@ public static class ExperimentRunner
         var final = run.Final ?? throw new InvalidOperationException("The final evaluation runs after the last step.");
         int tail = Math.Max(1, run.Losses.Count / 10);
         double tokensPerSecond = run.Trainer.Tokens / Math.Max(run.Trainer.Elapsed.TotalSeconds, 1e-9);
-        return new ModelResult(run.Contestant.Name, run.Contestant.Config, run.Model.parameters().Sum(p => p.numel()),
+        return new ModelResult(run.Contestant.Name, run.Contestant.Config, ModelLineup.ParameterCount(run.Model),
             run.Model.Blocks[0].Attention.HeadDim, run.Losses.ToArray(), run.Validation.ToArray(), run.Losses.TakeLast(tail).Average(),
             final, tokensPerSecond, Attention(run.Model, task, example));
     }

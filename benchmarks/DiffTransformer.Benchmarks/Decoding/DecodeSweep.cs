@@ -38,7 +38,7 @@ internal static class DecodeSweep
     {
         manual_seed(1);
         using var model = new DiffTransformerLM(Config(kind));
-        long parameters = model.parameters().Sum(p => p.numel());
+        long parameters = LayerVariants.ParameterCount(model);
         var prompt = new long[] { 1 };
         model.Generate(prompt, new GenerationOptions { MaxNewTokens = 64 }); // warm-up
 
