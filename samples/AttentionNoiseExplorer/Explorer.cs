@@ -1,4 +1,5 @@
 using DiffTransformer;
+using DiffTransformer.Samples;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,7 +35,7 @@ public static class Explorer
     {
         ArgumentNullException.ThrowIfNull(options);
         using var model = ModelCheckpoint.Load(options.CheckpointDirectory);
-        var tokenizer = Tokenizer(options.Tokenizer ?? TokenizerFromMetadata(options.CheckpointDirectory));
+        var tokenizer = SampleTokenizers.Create(options.Tokenizer ?? TokenizerFromMetadata(options.CheckpointDirectory));
         int[] ids = tokenizer.Encode(options.Prompt);
         if (ids.Length == 0) throw new ArgumentException("The prompt gives no tokens.", nameof(options));
         if (ids.Length > model.Config.MaxSequenceLength)
@@ -43,7 +44,8 @@ public static class Explorer
             throw new ArgumentException($"--layer must lie in [0, {model.Config.NumLayers}) for this checkpoint; got {only}.", nameof(options));
 
         var layers = new List<LayerMaps>();
-        var maps = model.ComputeAttentionMaps(tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0));
+        using var input = tensor(ids.Select(i => (long)i).ToArray(), new long[] { 1, ids.Length }); // [1, time]
+        var maps = model.ComputeAttentionMaps(input);
         try
         {
             for (int layer = 0; layer < maps.Count; layer++)
@@ -60,14 +62,6 @@ public static class Explorer
             Path.GetFullPath(Path.Combine(options.OutputDirectory, $"layer-{l.Layer}.png")))).ToArray();
         return new ExplorerResult(model.Config.Attention, tokenizer.Name, labels, layers, pictures);
     }
-
-    /// <summary>The tokenizer for "byte" / "bytes" or "cl100k" / "cl100k_base".</summary>
-    public static ITokenizer Tokenizer(string name) => name switch
-    {
-        "byte" or "bytes" => ByteTokenizer.Instance,
-        "cl100k" or "cl100k_base" => Cl100kTokenizer.Instance,
-        _ => throw new ArgumentException($"tokenizer must be byte or cl100k; got '{name}'.", nameof(name)),
-    };
 
     private static string TokenizerFromMetadata(string directory) =>
         ModelCheckpoint.ReadMetadata(directory).TryGetValue("tokenizer", out var name)

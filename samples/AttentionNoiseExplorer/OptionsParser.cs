@@ -3,18 +3,9 @@ using DiffTransformer.Samples;
 
 namespace AttentionNoiseExplorer;
 
-/// <summary>What the command line asked for: options to run with, the help text, or an error.</summary>
-/// <param name="Options">The options when the command line was valid and did not ask for help.</param>
-/// <param name="ShowHelp">True for <c>--help</c>.</param>
-/// <param name="Error">Why the command line was rejected: each bad option with its rule and value.</param>
-public sealed record ParsedCommandLine(ExplorerOptions? Options, bool ShowHelp, string? Error);
-
 /// <summary>Parses the explorer's command line with System.CommandLine; the defaults are <see cref="ExplorerOptions"/>'s.</summary>
 public static class OptionsParser
 {
-    /// <summary>The exit code of a rejected command line.</summary>
-    public const int UsageExitCode = SampleCommandLine.UsageExitCode;
-
     private static readonly ExplorerOptions Defaults = new();
 
     private static readonly Option<DirectoryInfo> Checkpoint = new Option<DirectoryInfo>("--checkpoint")
@@ -44,11 +35,7 @@ public static class OptionsParser
     public static string Usage => SampleCommandLine.Help(Command);
 
     /// <summary>Parses <paramref name="args"/>; never throws for bad input.</summary>
-    public static ParsedCommandLine Parse(IReadOnlyList<string> args)
-    {
-        var (options, showHelp, error) = SampleCommandLine.Parse(Command, args, Read);
-        return new ParsedCommandLine(options, showHelp, error);
-    }
+    public static ParsedCommandLine<ExplorerOptions> Parse(IReadOnlyList<string> args) => SampleCommandLine.Parse(Command, args, Read);
 
     private static ExplorerOptions Read(ParseResult result) => Defaults with
     {

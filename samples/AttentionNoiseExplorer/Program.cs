@@ -13,7 +13,7 @@ try
 catch (Exception error) when (error is ArgumentException or InvalidDataException or FileNotFoundException)
 {
     Console.Error.WriteLine(error.Message);
-    return OptionsParser.UsageExitCode;
+    return SampleCommandLine.UsageExitCode;
 }
 
 Console.WriteLine($"{result.Kind} checkpoint, {result.Tokenizer} tokenizer, {result.TokenLabels.Count} prompt tokens: {string.Join(" ", result.TokenLabels)}");

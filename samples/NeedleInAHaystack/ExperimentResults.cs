@@ -11,30 +11,29 @@ public sealed record ValidationPoint(int Step, double Loss, double Accuracy);
 /// <summary>Where one example's final query attends, for the heatmaps.</summary>
 /// <param name="TokenLabels">A short label per input token (see <see cref="NeedleRetrievalTask.TokenLabel"/>).</param>
 /// <param name="AnswerSpan">The queried needle's positions.</param>
-/// <param name="Depth">Relative depth of the queried needle.</param>
 /// <param name="QueryRows">The effective attention row of the final query, one per layer and head: <c>[layers * heads][time]</c>.</param>
 /// <param name="RowLabels">"L0 H1"-style label per row of <paramref name="QueryRows"/>.</param>
 /// <param name="Predicted">The model's most likely token at the query position.</param>
 /// <param name="Answer">The correct token.</param>
 public sealed record ExampleAttention(
-    IReadOnlyList<string> TokenLabels, TokenSpan AnswerSpan, double Depth, double[][] QueryRows, IReadOnlyList<string> RowLabels,
+    IReadOnlyList<string> TokenLabels, TokenSpan AnswerSpan, double[][] QueryRows, IReadOnlyList<string> RowLabels,
     string Predicted, string Answer);
 
 /// <summary>Everything measured for one model.</summary>
 /// <param name="Name">Display name.</param>
 /// <param name="Config">Its configuration.</param>
 /// <param name="Parameters">Trainable parameters.</param>
+/// <param name="HeadDim">Query/key (sub-)head size of its attention layers (<see cref="CausalSelfAttention.HeadDim"/>).</param>
 /// <param name="TrainingLoss">Training loss of every step, in order.</param>
 /// <param name="Validation">Validation passes during training.</param>
 /// <param name="FinalTrainingLoss">Mean training loss over the last tenth of the steps (one step's loss is noisy).</param>
 /// <param name="Final">Accuracy, loss and attention allocation on the validation examples after training.</param>
 /// <param name="TokensPerSecond">Training input tokens over training wall time.</param>
-/// <param name="TrainingTime">Wall time in training steps.</param>
 /// <param name="Example">The attention of one validation example.</param>
 public sealed record ModelResult(
-    string Name, DiffTransformerConfig Config, long Parameters, IReadOnlyList<double> TrainingLoss,
+    string Name, DiffTransformerConfig Config, long Parameters, int HeadDim, IReadOnlyList<double> TrainingLoss,
     IReadOnlyList<ValidationPoint> Validation, double FinalTrainingLoss, RetrievalResult Final, double TokensPerSecond,
-    TimeSpan TrainingTime, ExampleAttention Example);
+    ExampleAttention Example);
 
 /// <summary>The outcome of one comparison run.</summary>
 /// <param name="Options">The run's settings.</param>

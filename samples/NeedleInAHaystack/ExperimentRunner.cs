@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DiffTransformer;
+using DiffTransformer.Samples;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -39,7 +40,7 @@ public static class ExperimentRunner
     public static ExperimentResults Run(ExperimentOptions options, Action<RunProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var device = ResolveDevice(options.Device);
+        var device = SampleCommandLine.ResolveDevice(options.Device);
         var watch = Stopwatch.StartNew();
         int previousThreads = get_num_threads();
         set_num_threads(options.Threads);
@@ -58,7 +59,8 @@ public static class ExperimentRunner
             for (int step = 1; step <= options.Steps; step++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                bool validate = step % options.EvaluationInterval == 0 || step == options.Steps;
+                bool last = step == options.Steps;
+                bool validate = step % options.EvaluationInterval == 0 || last;
                 for (int i = 0; i < runs.Count; i++)
                 {
                     var run = runs[i];
@@ -67,7 +69,9 @@ public static class ExperimentRunner
                     ValidationPoint? point = null;
                     if (validate)
                     {
-                        var result = RetrievalEvaluation.Evaluate(run.Model, task, measureAllocation: false);
+                        // After the last step the final evaluation (with the attention allocation) is the last validation point.
+                        var result = RetrievalEvaluation.Evaluate(run.Model, task, measureAllocation: last);
+                        if (last) run.Final = result;
                         point = new ValidationPoint(step, result.Loss, result.Accuracy);
                         run.Validation.Add(point);
                     }
@@ -90,32 +94,14 @@ public static class ExperimentRunner
         }
     }
 
-    /// <summary>The device for "cpu" or "cuda"; a clear error when CUDA is not there.</summary>
-    public static Device ResolveDevice(string name)
-    {
-        switch (name)
-        {
-            case "cpu":
-                return CPU;
-            case "cuda" when cuda.is_available():
-                return CUDA;
-            case "cuda":
-                throw new ArgumentException(
-                    "--device cuda: CUDA is not available. This sample references TorchSharp-cpu; reference TorchSharp-cuda-linux " +
-                    "or TorchSharp-cuda-windows instead and run on a machine with an NVIDIA GPU.", nameof(name));
-            default:
-                throw new ArgumentException($"device must be cpu or cuda; got '{name}'.", nameof(name));
-        }
-    }
-
     private static ModelResult Summarise(ModelRun run, NeedleRetrievalTask task, NeedleExample example)
     {
-        var final = RetrievalEvaluation.Evaluate(run.Model, task);
+        var final = run.Final ?? throw new InvalidOperationException("The final evaluation runs after the last step.");
         int tail = Math.Max(1, run.Losses.Count / 10);
         double tokensPerSecond = run.Trainer.Tokens / Math.Max(run.Trainer.Elapsed.TotalSeconds, 1e-9);
-        return new ModelResult(run.Contestant.Name, run.Contestant.Config, run.Model.parameters().Sum(p => p.numel()),
-            run.Losses.ToArray(), run.Validation.ToArray(), run.Losses.TakeLast(tail).Average(), final, tokensPerSecond,
-            run.Trainer.Elapsed, Attention(run.Model, task, example));
+        return new ModelResult(run.Contestant.Name, run.Contestant.Config, ModelLineup.ParameterCount(run.Model),
+            run.Model.Blocks[0].Attention.HeadDim, run.Losses.ToArray(), run.Validation.ToArray(), run.Losses.TakeLast(tail).Average(),
+            final, tokensPerSecond, Attention(run.Model, task, example));
     }
 
     /// <summary>The final query's effective attention row in every layer and head, and the model's prediction.</summary>
@@ -134,18 +120,24 @@ public static class ExperimentRunner
             predicted = model.forward(batch.Inputs)[0, -1].argmax().item<long>();
             model.train(wasTraining);
             var maps = model.ComputeAttentionMaps(batch.Inputs);
-            for (int layer = 0; layer < maps.Count; layer++)
+            try
             {
-                using var map = maps[layer];
-                var query = map.Effective[0, .., example.QueryPosition, ..].to(ScalarType.Float64).cpu(); // [heads, time]
-                for (int head = 0; head < query.shape[0]; head++)
+                for (int layer = 0; layer < maps.Count; layer++)
                 {
-                    rows.Add(query[head].data<double>().ToArray());
-                    labels.Add($"L{layer} H{head}");
+                    var query = maps[layer].Effective[0, .., example.QueryPosition, ..].to(ScalarType.Float64).cpu(); // [heads, time]
+                    for (int head = 0; head < query.shape[0]; head++)
+                    {
+                        rows.Add(query[head].data<double>().ToArray());
+                        labels.Add($"L{layer} H{head}");
+                    }
                 }
             }
+            finally
+            {
+                foreach (var map in maps) map.Dispose();
+            }
         }
-        return new ExampleAttention(example.Tokens.Select(task.TokenLabel).ToArray(), example.AnswerSpan, example.Depth,
+        return new ExampleAttention(example.Tokens.Select(task.TokenLabel).ToArray(), example.AnswerSpan,
             rows.ToArray(), labels, task.TokenLabel(predicted), task.TokenLabel(example.Answer));
     }
 
@@ -154,5 +146,8 @@ public static class ExperimentRunner
         public List<double> Losses { get; } = new();
 
         public List<ValidationPoint> Validation { get; } = new();
+
+        /// <summary>The evaluation after the last step, allocation included.</summary>
+        public RetrievalResult? Final { get; set; }
     }
 }

@@ -45,6 +45,9 @@ public static class ModelLineup
     public static long ParameterCount(DiffTransformerConfig config)
     {
         using var model = new DiffTransformerLM(config);
-        return model.parameters().Sum(p => p.numel());
+        return ParameterCount(model);
     }
+
+    /// <summary>Trainable parameters of <paramref name="model"/>: the one place this sample counts them.</summary>
+    public static long ParameterCount(DiffTransformerLM model) => model.parameters().Sum(p => p.numel());
 }

@@ -3,21 +3,12 @@ using DiffTransformer.Samples;
 
 namespace NeedleInAHaystack;
 
-/// <summary>What the command line asked for: options to run with, the help text, or an error.</summary>
-/// <param name="Options">The options when the command line was valid and did not ask for help.</param>
-/// <param name="ShowHelp">True for <c>--help</c>.</param>
-/// <param name="Error">Why the command line was rejected: each bad option with its rule and value.</param>
-public sealed record ParsedCommandLine(ExperimentOptions? Options, bool ShowHelp, string? Error);
-
 /// <summary>
 /// Parses <c>--steps N --seed N --device cpu|cuda --out DIR --threads N --shared-values --help</c> with System.CommandLine;
 /// the defaults are <see cref="ExperimentOptions"/>'s.
 /// </summary>
 public static class OptionsParser
 {
-    /// <summary>The exit code of a rejected command line.</summary>
-    public const int UsageExitCode = SampleCommandLine.UsageExitCode;
-
     private static readonly ExperimentOptions Defaults = new();
 
     private static readonly Option<int> Steps = SampleCommandLine.WholeNumber("--steps", "training steps per model", Defaults.Steps, 1, int.MaxValue);
@@ -25,7 +16,7 @@ public static class OptionsParser
     private static readonly Option<long> Seed = SampleCommandLine.WholeNumber(
         "--seed", "seed of data and initial weights; same seed, same numbers on the CPU", Defaults.Seed, long.MinValue, long.MaxValue);
 
-    private static readonly Option<string> Device = SampleCommandLine.OneOf("--device", "where the models train", Defaults.Device, "cpu", "cuda");
+    private static readonly Option<string> Device = SampleCommandLine.DeviceOption("where the models train", Defaults.Device);
 
     private static readonly Option<string> Output = SampleCommandLine.OutputDirectory("--out", "where the PNG files and results.md go", Defaults.OutputDirectory);
 
@@ -48,24 +39,15 @@ public static class OptionsParser
     public static string Usage => SampleCommandLine.Help(Command);
 
     /// <summary>Parses <paramref name="args"/>; never throws for bad input.</summary>
-    public static ParsedCommandLine Parse(IReadOnlyList<string> args)
-    {
-        var (options, showHelp, error) = SampleCommandLine.Parse(Command, args, Read);
-        return new ParsedCommandLine(options, showHelp, error);
-    }
+    public static ParsedCommandLine<ExperimentOptions> Parse(IReadOnlyList<string> args) => SampleCommandLine.Parse(Command, args, Read);
 
-    private static ExperimentOptions Read(ParseResult result)
+    private static ExperimentOptions Read(ParseResult result) => Defaults with
     {
-        int steps = result.GetValue(Steps);
-        return Defaults with
-        {
-            Steps = steps,
-            EvaluationInterval = Math.Min(Defaults.EvaluationInterval, steps),
-            Seed = result.GetValue(Seed),
-            Device = result.GetRequiredValue(Device),
-            OutputDirectory = result.GetRequiredValue(Output),
-            Threads = result.GetValue(Threads),
-            KeyedValues = !result.GetValue(SharedValues),
-        };
-    }
+        Steps = result.GetValue(Steps),
+        Seed = result.GetValue(Seed),
+        Device = result.GetRequiredValue(Device),
+        OutputDirectory = result.GetRequiredValue(Output),
+        Threads = result.GetValue(Threads),
+        KeyedValues = !result.GetValue(SharedValues),
+    };
 }

@@ -73,7 +73,7 @@ public static class ReportWriter
             FormattableString.Invariant($"embed {o.EmbedDim}, {o.Layers} layers, peak learning rate {o.LearningRate}; run time {results.Elapsed.TotalSeconds:F0} s."));
         foreach (var m in results.Models)
             text.AppendLine(FormattableString.Invariant(
-                $"- {m.Name}: {m.Config.Attention}, {m.Config.NumHeads} heads, head size {HeadSize(m)}, SwiGLU width {m.Config.ResolvedFfnHiddenDim}, {m.Parameters:N0} parameters."));
+                $"- {m.Name}: {m.Config.Attention}, {m.Config.NumHeads} heads, head size {m.HeadDim}, SwiGLU width {m.Config.ResolvedFfnHiddenDim}, {m.Parameters:N0} parameters."));
         return text.ToString();
     }
 
@@ -97,13 +97,6 @@ public static class ReportWriter
         $"train loss: mean of the last tenth of the steps; val loss and accuracy: {results.Task.ValidationExamples} held-out examples " +
         $"({results.GuessDescription}: {100 * results.GuessAccuracy:F2}%); attn: share of the final query's attention on the answer needle and on the " +
         "rest of the context, and over all positions (total), averaged over layers and heads (differential models: the effective map A1 - lambda A2, whose rows sum to 1 - lambda).";
-
-    private static int HeadSize(ModelResult m) => m.Config.Attention switch
-    {
-        DiffTransformer.AttentionKind.Differential => m.Config.EmbedDim / m.Config.NumHeads / 2,
-        DiffTransformer.AttentionKind.DifferentialV2 => m.Config.ResolvedHeadDim,
-        _ => m.Config.EmbedDim / m.Config.NumHeads,
-    };
 
     private static string Percent(double value) => double.IsNaN(value) ? "n/a" : (100 * value).ToString("F1", Invariant) + "%";
 }

@@ -3,8 +3,17 @@ using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Numerics;
+using TorchSharp;
 
 namespace DiffTransformer.Samples;
+
+/// <summary>What a sample's command line asked for: options to run with, the help text, or an error.</summary>
+/// <typeparam name="TOptions">The sample's options record.</typeparam>
+/// <param name="Options">The options when the command line was valid and did not ask for help.</param>
+/// <param name="ShowHelp">True for <c>--help</c>.</param>
+/// <param name="Error">Why the command line was rejected: each bad option with its rule and value.</param>
+public sealed record ParsedCommandLine<TOptions>(TOptions? Options, bool ShowHelp, string? Error)
+    where TOptions : class;
 
 /// <summary>
 /// The command-line conventions the samples share, on top of System.CommandLine: options with the samples' value
@@ -67,6 +76,34 @@ internal static class SampleCommandLine
         return option;
     }
 
+    /// <summary>
+    /// <c>--device cpu|cuda</c>; <c>cuda</c> is rejected when CUDA is not available (the samples reference TorchSharp-cpu),
+    /// so the command line fails with exit code 2 before anything runs. <see cref="ResolveDevice"/> turns the value into a device.
+    /// </summary>
+    public static Option<string> DeviceOption(string description, string defaultValue)
+    {
+        var option = OneOf("--device", description, defaultValue, "cpu", "cuda");
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string>() == "cuda" && !torch.cuda.is_available()) result.AddError(CudaUnavailable);
+        });
+        return option;
+    }
+
+    /// <summary>The device for "cpu" or "cuda"; a clear error when CUDA is not there.</summary>
+    /// <exception cref="ArgumentException">CUDA is not available, or the name is neither.</exception>
+    public static torch.Device ResolveDevice(string name) => name switch
+    {
+        "cpu" => torch.CPU,
+        "cuda" when torch.cuda.is_available() => torch.CUDA,
+        "cuda" => throw new ArgumentException(CudaUnavailable, nameof(name)),
+        _ => throw new ArgumentException($"device must be cpu or cuda; got '{name}'.", nameof(name)),
+    };
+
+    private const string CudaUnavailable =
+        "--device cuda: CUDA is not available. This sample references TorchSharp-cpu; reference TorchSharp-cuda-linux " +
+        "or TorchSharp-cuda-windows instead and run on a machine with an NVIDIA GPU.";
+
     /// <summary>A directory to write to: a legal path, not blank.</summary>
     public static Option<string> OutputDirectory(string name, string description, string defaultValue)
     {
@@ -84,15 +121,15 @@ internal static class SampleCommandLine
     /// Parses <paramref name="args"/> against <paramref name="command"/> and reads the options with
     /// <paramref name="read"/> when the command line is valid and does not ask for help. Never throws for bad input.
     /// </summary>
-    public static (TOptions? Options, bool ShowHelp, string? Error) Parse<TOptions>(
+    public static ParsedCommandLine<TOptions> Parse<TOptions>(
         RootCommand command, IReadOnlyList<string> args, Func<ParseResult, TOptions> read)
         where TOptions : class
     {
         ArgumentNullException.ThrowIfNull(args);
         var result = command.Parse(args);
-        if (result.Action is HelpAction) return (null, true, null);
-        if (result.Errors.Count > 0) return (null, false, Explain(result.Errors));
-        return (read(result), false, null);
+        if (result.Action is HelpAction) return new(null, true, null);
+        if (result.Errors.Count > 0) return new(null, false, Explain(result.Errors));
+        return new(read(result), false, null);
     }
 
     /// <summary>The help System.CommandLine writes for <paramref name="command"/>: description, usage, each option.</summary>

@@ -8,7 +8,7 @@ public sealed record LanguageModelOptions
     /// <summary>A UTF-8 text file to train on; null trains on a generated corpus.</summary>
     public string? DataPath { get; init; }
 
-    /// <summary>"byte" or "cl100k".</summary>
+    /// <summary>"byte" or "cl100k" (also "bytes" or "cl100k_base", the names checkpoints record).</summary>
     public string Tokenizer { get; init; } = "byte";
 
     /// <summary>Attention of the model.</summary>

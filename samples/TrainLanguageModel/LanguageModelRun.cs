@@ -1,4 +1,5 @@
 using DiffTransformer;
+using DiffTransformer.Samples;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -33,48 +34,54 @@ public static class LanguageModelRun
     /// <summary>Characters of generated text when no file is given.</summary>
     public const int GeneratedCorpusCharacters = 200_000;
 
-    /// <summary>The tokenizer for "byte" or "cl100k".</summary>
-    public static ITokenizer CreateTokenizer(string name) => name switch
-    {
-        "byte" => ByteTokenizer.Instance,
-        "cl100k" => Cl100kTokenizer.Instance,
-        _ => throw new ArgumentException($"tokenizer must be byte or cl100k; got '{name}'.", nameof(name)),
-    };
+    /// <summary>Share of the tokens, at the end, kept for validation.</summary>
+    public const double ValidationFraction = 0.1;
+
+    /// <summary>
+    /// The fewest tokens <see cref="TokenBatches"/> takes for windows of <paramref name="context"/>: the validation tenth,
+    /// <c>floor(tokens / 10)</c>, must hold <c>context + 1</c> tokens; the training nine tenths then hold more.
+    /// </summary>
+    public static long MinimumCorpusTokens(int context) => 10L * (context + 1);
 
     /// <summary>
     /// Runs the whole thing. <paramref name="progress"/> gets every step's report on this thread.
     /// </summary>
-    /// <exception cref="ArgumentException">The data file is missing or too short, or CUDA is not available.</exception>
+    /// <exception cref="ArgumentException">The data file is missing or too short, the prompt too long for the model (both checked
+    /// before training), or CUDA is not available.</exception>
     public static LanguageModelResult Run(LanguageModelOptions options, Action<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var device = ResolveDevice(options.Device);
-        var tokenizer = CreateTokenizer(options.Tokenizer);
+        var device = SampleCommandLine.ResolveDevice(options.Device);
+        var tokenizer = SampleTokenizers.Create(options.Tokenizer);
         var (text, corpus) = ReadCorpus(options);
         int[] tokens = tokenizer.Encode(text);
-        // TokenBatches keeps the last tenth for validation; both parts need at least one window.
-        long needed = 10L * (options.Context + 1) + options.Context + 1;
+        long needed = MinimumCorpusTokens(options.Context);
         if (tokens.Length < needed)
             throw new ArgumentException(
-                $"{corpus} has {tokens.Length} tokens ({options.Tokenizer} tokenizer); training windows of {options.Context} need at least {needed}.",
+                $"{corpus} has {tokens.Length} tokens ({options.Tokenizer} tokenizer); windows of {options.Context} need at least {needed}: "
+                + $"the last tenth is kept for validation and must hold one window of context + 1 = {options.Context + 1} tokens.",
                 nameof(options));
+        // Checked before training: a prompt the model cannot take would otherwise fail only after the run.
+        var config = ModelConfig(options, tokenizer.VocabSize);
+        long[] prompt = PromptTokens(tokenizer, options.Prompt);
+        if (prompt.Length >= config.MaxSequenceLength)
+            throw new ArgumentException($"The prompt has {prompt.Length} tokens; the model takes at most {config.MaxSequenceLength - 1} before generating.", nameof(options));
 
         int previousThreads = get_num_threads();
         set_num_threads(options.Threads);
         try
         {
-            var config = ModelConfig(options, tokenizer.VocabSize);
             manual_seed(options.Seed);
             using var model = new DiffTransformerLM(config).to(device);
-            using var data = new TokenBatches(tokens, options.BatchSize, options.Context, validationFraction: 0.1, seed: options.Seed);
+            using var data = new TokenBatches(tokens, options.BatchSize, options.Context, validationFraction: ValidationFraction, seed: options.Seed);
             var training = new TrainingOptions
             {
                 Steps = options.Steps,
                 LearningRate = options.LearningRate,
                 MinLearningRate = options.LearningRate / 10,
                 WarmupSteps = Math.Max(1, Math.Min(100, options.Steps / 10)),
-                EvaluationInterval = Math.Min(options.EvaluationInterval, options.Steps),
+                EvaluationInterval = options.EvaluationInterval,
                 MaxEvaluationBatches = 20,
             };
             using var trainer = new Trainer(model, data, training);
@@ -83,11 +90,7 @@ public static class LanguageModelRun
             string checkpoint = Path.GetFullPath(Path.Combine(options.OutputDirectory, "checkpoint"));
             trainer.SaveCheckpoint(checkpoint, new Dictionary<string, string> { ["tokenizer"] = tokenizer.Name, ["corpus"] = corpus });
 
-            var prompt = tokenizer.Encode(options.Prompt).Select(t => (long)t).ToArray();
-            if (prompt.Length == 0) prompt = tokenizer.Encode("\n").Select(t => (long)t).ToArray();
             int room = config.MaxSequenceLength - prompt.Length;
-            if (room < 1)
-                throw new ArgumentException($"The prompt has {prompt.Length} tokens; the model takes at most {config.MaxSequenceLength - 1} before generating.", nameof(options));
             var generated = model.Generate(prompt, new GenerationOptions
             {
                 MaxNewTokens = Math.Min(options.GenerateTokens, room),
@@ -132,21 +135,18 @@ public static class LanguageModelRun
         };
     }
 
-    /// <summary>The device for "cpu" or "cuda"; a clear error when CUDA is not there.</summary>
-    public static Device ResolveDevice(string name) => name switch
+    /// <summary>The prompt's tokens; an empty prompt starts from a line break.</summary>
+    private static long[] PromptTokens(ITokenizer tokenizer, string prompt)
     {
-        "cpu" => CPU,
-        "cuda" when cuda.is_available() => CUDA,
-        "cuda" => throw new ArgumentException(
-            "--device cuda: CUDA is not available. This sample references TorchSharp-cpu; reference TorchSharp-cuda-linux " +
-            "or TorchSharp-cuda-windows instead and run on a machine with an NVIDIA GPU.", nameof(name)),
-        _ => throw new ArgumentException($"device must be cpu or cuda; got '{name}'.", nameof(name)),
-    };
+        int[] tokens = tokenizer.Encode(prompt);
+        if (tokens.Length == 0) tokens = tokenizer.Encode("\n");
+        return tokens.Select(t => (long)t).ToArray();
+    }
 
     private static (string Text, string Description) ReadCorpus(LanguageModelOptions options)
     {
         if (options.DataPath is null)
-            return (SyntheticCorpus.Generate(GeneratedCorpusCharacters, (int)options.Seed),
+            return (SyntheticCorpus.Generate(GeneratedCorpusCharacters, options.Seed),
                 $"a generated corpus of {GeneratedCorpusCharacters:N0} characters (no --data file given)");
         if (!File.Exists(options.DataPath))
             throw new ArgumentException($"--data: the file '{options.DataPath}' does not exist.", nameof(options));

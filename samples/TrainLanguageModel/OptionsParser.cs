@@ -4,18 +4,9 @@ using DiffTransformer.Samples;
 
 namespace TrainLanguageModel;
 
-/// <summary>What the command line asked for: options to run with, the help text, or an error.</summary>
-/// <param name="Options">The options when the command line was valid and did not ask for help.</param>
-/// <param name="ShowHelp">True for <c>--help</c>.</param>
-/// <param name="Error">Why the command line was rejected: each bad option with its rule and value.</param>
-public sealed record ParsedCommandLine(LanguageModelOptions? Options, bool ShowHelp, string? Error);
-
 /// <summary>Parses the sample's command line with System.CommandLine; the defaults are <see cref="LanguageModelOptions"/>'s.</summary>
 public static class OptionsParser
 {
-    /// <summary>The exit code of a rejected command line.</summary>
-    public const int UsageExitCode = SampleCommandLine.UsageExitCode;
-
     private static readonly LanguageModelOptions Defaults = new();
 
     private static readonly Dictionary<string, AttentionKind> AttentionKinds = new()
@@ -40,10 +31,10 @@ public static class OptionsParser
 
     private static readonly Option<int> Steps = SampleCommandLine.WholeNumber("--steps", "training steps", Defaults.Steps, 1, int.MaxValue);
 
-    private static readonly Option<int> Seed = SampleCommandLine.WholeNumber(
-        "--seed", "seed of batches, initial weights and sampling", (int)Defaults.Seed, int.MinValue, int.MaxValue);
+    private static readonly Option<long> Seed = SampleCommandLine.WholeNumber(
+        "--seed", "seed of batches, initial weights and sampling", Defaults.Seed, long.MinValue, long.MaxValue);
 
-    private static readonly Option<string> Device = SampleCommandLine.OneOf("--device", "where the model trains", Defaults.Device, "cpu", "cuda");
+    private static readonly Option<string> Device = SampleCommandLine.DeviceOption("where the model trains", Defaults.Device);
 
     private static readonly Option<string> Output = SampleCommandLine.OutputDirectory(
         "--out", "output directory; the checkpoint goes to DIR/checkpoint", Defaults.OutputDirectory);
@@ -68,11 +59,7 @@ public static class OptionsParser
     public static string Usage => SampleCommandLine.Help(Command);
 
     /// <summary>Parses <paramref name="args"/>; never throws for bad input.</summary>
-    public static ParsedCommandLine Parse(IReadOnlyList<string> args)
-    {
-        var (options, showHelp, error) = SampleCommandLine.Parse(Command, args, Read);
-        return new ParsedCommandLine(options, showHelp, error);
-    }
+    public static ParsedCommandLine<LanguageModelOptions> Parse(IReadOnlyList<string> args) => SampleCommandLine.Parse(Command, args, Read);
 
     private static LanguageModelOptions Read(ParseResult result) => Defaults with
     {

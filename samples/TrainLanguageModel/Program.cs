@@ -5,15 +5,6 @@ using TrainLanguageModel;
 // Thin entry point: parse, train with a progress bar, save, generate, print.
 var parsed = OptionsParser.Parse(args);
 if (parsed.Options is not { } options) return SampleCommandLine.PrintHelpOrError(OptionsParser.Command, parsed.Error);
-try
-{
-    LanguageModelRun.ResolveDevice(options.Device);
-}
-catch (ArgumentException error)
-{
-    Console.Error.WriteLine(error.Message);
-    return OptionsParser.UsageExitCode;
-}
 
 // Redirected output gets 80 columns by default, too narrow for the table.
 if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 120);
@@ -39,7 +30,7 @@ try
 catch (ArgumentException error)
 {
     Console.Error.WriteLine(error.Message);
-    return OptionsParser.UsageExitCode;
+    return SampleCommandLine.UsageExitCode;
 }
 
 AnsiConsole.Write(Report.ConsoleTable(result));

@@ -15,10 +15,11 @@ public static class SyntheticCorpus
     private static readonly string[] Times = { "in the morning", "at night", "after lunch", "every day", "in winter", "before dawn" };
 
     /// <summary>About <paramref name="characters"/> characters of text, the same for the same seed.</summary>
-    public static string Generate(int characters, int seed)
+    public static string Generate(int characters, long seed)
     {
         if (characters < 1) throw new ArgumentOutOfRangeException(nameof(characters), characters, $"characters must be positive; got {characters}.");
-        var random = new Random(seed);
+        // Random takes 32 bits: a seed in int range is used as it is, a larger one folds its high half in.
+        var random = new Random(seed is >= int.MinValue and <= int.MaxValue ? (int)seed : unchecked((int)seed ^ (int)(seed >> 32)));
         string Pick(string[] words) => words[random.Next(words.Length)];
         var text = new StringBuilder(characters + 200);
         while (text.Length < characters)

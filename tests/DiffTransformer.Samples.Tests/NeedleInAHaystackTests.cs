@@ -24,9 +24,12 @@ public class NeedleInAHaystackTests
     {
         var defaults = OptionsParser.Parse(Array.Empty<string>());
         Assert.Equal(new ExperimentOptions(), defaults.Options);
-        var parsed = OptionsParser.Parse(new[] { "--steps", "40", "--seed", "-5", "--device", "CUDA", "--out", "dir", "--threads", "2", "--shared-values" });
+        var parsed = OptionsParser.Parse(new[] { "--steps", "40", "--seed", "-5", "--device", "CPU", "--out", "dir", "--threads", "2", "--shared-values" });
         Assert.Null(parsed.Error);
-        Assert.Equal(new ExperimentOptions { Steps = 40, Seed = -5, Device = "cuda", OutputDirectory = "dir", Threads = 2, EvaluationInterval = 40, KeyedValues = false }, parsed.Options);
+        Assert.Equal(new ExperimentOptions { Steps = 40, Seed = -5, Device = "cpu", OutputDirectory = "dir", Threads = 2, KeyedValues = false }, parsed.Options);
+        var cuda = OptionsParser.Parse(new[] { "--device", "CUDA" });
+        if (TorchSharp.torch.cuda.is_available()) Assert.Equal(new ExperimentOptions { Device = "cuda" }, cuda.Options);
+        else Assert.Contains("--device cuda: CUDA is not available.", cuda.Error);
         Assert.True(OptionsParser.Parse(new[] { "--steps", "3", "--help" }).ShowHelp);
     }
 
@@ -67,9 +70,10 @@ public class NeedleInAHaystackTests
         Assert.Contains("two attention hops", output);
         if (!TorchSharp.torch.cuda.is_available())
         {
-            (code, _, error) = EntryPoint.Run(program, "--device", "cuda");
+            (code, output, error) = EntryPoint.Run(program, "--device", "cuda");
             Assert.Equal(2, code);
-            Assert.Contains("CUDA is not available", error);
+            Assert.Equal("", output);
+            Assert.Contains("--device cuda: CUDA is not available.", error);
         }
     }
 
@@ -105,16 +109,19 @@ public class NeedleInAHaystackTests
             Assert.Equal(new[] { 3, 6 }, model.Validation.Select(v => v.Step));
             Assert.All(model.TrainingLoss, l => Assert.True(double.IsFinite(l)));
             Assert.Equal(16, model.Final.Correct.Count);
-            Assert.Equal(model.Validation[^1].Accuracy, model.Final.Accuracy);
+            Assert.Equal(model.Validation[^1].Accuracy, model.Final.Accuracy);   // the last point is the final evaluation
+            Assert.Equal(model.Validation[^1].Loss, model.Final.Loss);
             Assert.True(model.Final.Allocation.Answer > 0 && model.Final.Allocation.Distractors > 0);
             Assert.True(model.TokensPerSecond > 0);
             Assert.Equal(24, model.Example.TokenLabels.Count);
             Assert.Equal(options.Layers * model.Config.NumHeads, model.Example.QueryRows.Length);
+            Assert.Equal(model.Config.Attention == AttentionKind.Differential ? 16 / model.Config.NumHeads / 2 : 16 / model.Config.NumHeads, model.HeadDim);
         }
 
         var report = ReportWriter.Write(results, directory.Path);
         var markdown = File.ReadAllText(report.Markdown);
         foreach (var header in ReportWriter.Headers(results)) Assert.Contains(header, markdown);
+        Assert.Contains($"- Diff V1: Differential, 2 heads, head size 4,", markdown);
         foreach (var model in results.Models)
             Assert.Contains($"| {model.Name} | {model.Parameters:N0} | {model.FinalTrainingLoss:F3} | {model.Final.Loss:F3} |", markdown);
         Assert.Equal(3, report.Pictures.Count);

@@ -59,6 +59,6 @@ public static class LayerVariants
         _ => variant.ToString(),
     };
 
-    /// <summary>Number of parameters of a layer.</summary>
+    /// <summary>Number of parameters of a module (a layer or a whole model): the one place the benchmarks count them.</summary>
     public static long ParameterCount(nn.Module module) => module.parameters().Sum(p => p.numel());
 }

@@ -37,8 +37,8 @@ internal static class DecodeSweep
     public static KindResult Measure(AttentionKind kind, TextWriter log)
     {
         manual_seed(1);
-        var model = new DiffTransformerLM(Config(kind));
-        long parameters = model.parameters().Sum(p => p.numel());
+        using var model = new DiffTransformerLM(Config(kind));
+        long parameters = LayerVariants.ParameterCount(model);
         var prompt = new long[] { 1 };
         model.Generate(prompt, new GenerationOptions { MaxNewTokens = 64 }); // warm-up
 
@@ -67,7 +67,6 @@ internal static class DecodeSweep
 
         var estimates = Lengths.ToDictionary(n => n, n => Integrate(uncachedStepMs, n) / 1000);
         long cacheBytes = CacheBytesPerToken(model);
-        model.Dispose();
         return new KindResult(kind, parameters, cacheBytes, cached, uncached256, estimates, cachedStepMs, uncachedStepMs, flatness);
     }
 
@@ -111,7 +110,9 @@ internal static class DecodeSweep
         {
             using var step = NewDisposeScope();
             var next = model.Forward(sequence)[.., -1].argmax(-1, keepdim: true);
+            var previous = sequence;
             sequence = cat(new[] { sequence, next }, 1).MoveToOuterDisposeScope();
+            previous.Dispose(); // only the current sequence stays alive, not every step's
         }
         return sequence[0, 1..].data<long>().ToArray();
     }

@@ -24,7 +24,7 @@ public class DecodeSweepBenchmark
         TorchSharp.torch.set_num_threads(threads);
         var watch = Stopwatch.StartNew();
         var results = new List<DecodeSweep.KindResult>();
-        foreach (var kind in new[] { AttentionKind.Softmax, AttentionKind.Differential, AttentionKind.DifferentialV2 })
+        foreach (var kind in AttentionKinds.All)
             results.Add(DecodeSweep.Measure(kind, Console.Out));
         string report = DecodeReport.Markdown(results, watch.Elapsed);
         Console.WriteLine(report);

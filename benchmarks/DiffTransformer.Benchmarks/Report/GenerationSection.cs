@@ -11,8 +11,6 @@ namespace DiffTransformer.Benchmarks;
 /// </summary>
 public static class GenerationSection
 {
-    private static readonly AttentionKind[] Kinds = { AttentionKind.Softmax, AttentionKind.Differential, AttentionKind.DifferentialV2 };
-
     /// <summary>Runs the section and returns its Markdown.</summary>
     public static string Run(ReportOptions options, Action<string> log)
     {
@@ -32,17 +30,12 @@ public static class GenerationSection
             var parameters = new Dictionary<AttentionKind, long>();
             var cpu = Measure(options, length, CPU, parameters, log);
             var gpu = cudaPresent ? Measure(options, length, CUDA, null, log) : null;
-            foreach (var kind in Kinds)
+            foreach (var kind in AttentionKinds.All)
             {
                 string key = kind.ToString(), baseline = AttentionKind.Softmax.ToString();
                 double ms = cpu.Median(key) / length;
-                string ratio = kind == AttentionKind.Softmax ? "1 (baseline)" : $"{cpu.MedianRatio(key, baseline):F2}x";
-                text.Append($"| {length} | {kind} | {parameters[kind]:N0} | {ms:F1} | {1000 / ms:F0} | {ratio} |");
-                if (gpu is not null)
-                {
-                    string gpuRatio = kind == AttentionKind.Softmax ? "1 (baseline)" : $"{gpu.MedianRatio(key, baseline):F2}x";
-                    text.Append($" {1000 * length / gpu.Median(key):F0} | {gpuRatio} |");
-                }
+                text.Append($"| {length} | {kind} | {parameters[kind]:N0} | {ms:F1} | {1000 / ms:F0} | {cpu.RatioText(key, baseline)} |");
+                if (gpu is not null) text.Append($" {1000 * length / gpu.Median(key):F0} | {gpu.RatioText(key, baseline)} |");
                 text.AppendLine();
             }
         }
@@ -57,13 +50,13 @@ public static class GenerationSection
             var cases = new List<TimedCase>();
             var prompt = Enumerable.Range(1, 8).Select(i => (long)i).ToList();
             var generation = new GenerationOptions { MaxNewTokens = length };
-            foreach (var kind in Kinds)
+            foreach (var kind in AttentionKinds.All)
             {
                 manual_seed(1234);
                 var model = new DiffTransformerLM(TrainingWorkload.Config(kind, 2048, TrainingSection.Layers, TrainingSection.Vocab));
                 model.to(device);
                 models.Add(model);
-                if (parameters is not null) parameters[kind] = model.parameters().Sum(p => p.numel());
+                if (parameters is not null) parameters[kind] = LayerVariants.ParameterCount(model);
                 cases.Add(new TimedCase(kind.ToString(), () => model.Generate(prompt, generation)));
             }
             int warmup = 1, rounds = options.Full ? 5 : 3;

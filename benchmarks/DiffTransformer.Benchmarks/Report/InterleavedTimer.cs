@@ -54,6 +54,9 @@ public sealed class Timings
     public double MedianRatio(string key, string baseline) =>
         MedianOf(samples[key].Zip(samples[baseline], (a, b) => a / b).ToList());
 
+    /// <summary>The ratio as the reports print it: "1 (baseline)" for the baseline itself, else "1.23x".</summary>
+    public string RatioText(string key, string baseline) => key == baseline ? "1 (baseline)" : $"{MedianRatio(key, baseline):F2}x";
+
     private static double MedianOf(List<double> values)
     {
         var sorted = values.OrderBy(v => v).ToList();

@@ -42,9 +42,7 @@ public static class LayerSection
                 foreach (var variant in LayerVariants.All)
                 {
                     var baseline = LayerVariants.BaselineOf(variant);
-                    string Ratio(Timings t, AttentionKernel k) => baseline == variant
-                        ? "1 (baseline)"
-                        : $"{t.MedianRatio(Key(variant, k), Key(baseline, k)):F2}x";
+                    string Ratio(Timings t, AttentionKernel k) => t.RatioText(Key(variant, k), Key(baseline, k));
                     bool naive = cpu.Has(Key(variant, AttentionKernel.Naive));
                     string fusedMs = $"{cpu.Median(Key(variant, AttentionKernel.Fused)):F1}";
                     text.Append($"| {time} | {LayerVariants.Describe(variant)} | {parameters[variant]:N0} ");

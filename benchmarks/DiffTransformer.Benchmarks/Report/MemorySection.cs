@@ -30,9 +30,10 @@ public static class MemorySection
         foreach (var pass in new[] { LayerPass.ForwardBackward, LayerPass.Forward })
         {
             var times = kernel == AttentionKernel.Fused ? fusedTimes : naiveTimes;
-            // The short run measures the forward pass only at the longest length that runs.
+            // The short run measures the forward pass only at the longest length that runs; when no naive length fits
+            // under the cap, its row shows the shortest as not run.
             if (!options.Full && pass == LayerPass.Forward)
-                times = new[] { times.Last(t => kernel == AttentionKernel.Fused || !TooLarge(t, capBytes)) };
+                times = new[] { times.LastOrDefault(t => kernel == AttentionKernel.Fused || !TooLarge(t, capBytes), times[0]) };
             var cells = new List<(long, MemoryResult?, string?)>();
             foreach (long time in times)
             {

@@ -9,8 +9,11 @@ public sealed record ReportOptions
     /// <summary>Where the Markdown report is written.</summary>
     public string OutputPath { get; init; } = Path.Combine("artifacts", "benchmarks", "report.md");
 
-    /// <summary>Sections to run: any of <c>layers</c>, <c>training</c>, <c>generation</c>, <c>memory</c>.</summary>
-    public IReadOnlySet<string> Sections { get; init; } = new HashSet<string> { "layers", "training", "generation", "memory" };
+    /// <summary>The report's sections, in the order it writes them.</summary>
+    public static readonly IReadOnlyList<string> SectionNames = ["layers", "training", "generation", "memory"];
+
+    /// <summary>Sections to run: any of <see cref="SectionNames"/>.</summary>
+    public IReadOnlySet<string> Sections { get; init; } = SectionNames.ToHashSet();
 
     /// <summary>Naive runs whose time x time maps would need more than this are not started (they would not fit).</summary>
     public double NaiveMemoryCapGiB { get; init; } = 6;
@@ -37,8 +40,8 @@ public sealed record ReportOptions
     public int TimedRounds(long time) => Rounds ?? (time >= 4096 ? (Full ? 6 : 3) : time >= 2048 ? (Full ? 8 : 4) : (Full ? 10 : 5));
 
     /// <summary>Usage text.</summary>
-    public const string Usage =
-        "report [--full] [--out PATH] [--sections layers,training,generation,memory] [--naive-memory-cap-gib N] [--threads N]\n" +
+    public static readonly string Usage =
+        $"report [--full] [--out PATH] [--sections {string.Join(',', SectionNames)}] [--naive-memory-cap-gib N] [--threads N]\n" +
         "       [--layer-times 256,1024,...] [--rounds N]\n" +
         "  Runs the side-by-side comparison (short by default, a few minutes) and writes a Markdown report.";
 
@@ -58,9 +61,8 @@ public sealed record ReportOptions
                 case "--out": options = options with { OutputPath = Value() }; break;
                 case "--sections":
                     var sections = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
-                    var unknown = sections.Except(new[] { "layers", "training", "generation", "memory" }).ToList();
-                    if (unknown.Count > 0 || sections.Count == 0)
-                        throw new ArgumentException($"--sections takes layers, training, memory; got '{string.Join(",", sections)}'.", nameof(args));
+                    if (sections.Count == 0 || sections.Except(SectionNames).Any())
+                        throw new ArgumentException($"--sections takes {string.Join(", ", SectionNames)}; got '{string.Join(",", sections)}'.", nameof(args));
                     options = options with { Sections = sections };
                     break;
                 case "--naive-memory-cap-gib":
@@ -77,22 +79,17 @@ public sealed record ReportOptions
                         throw new ArgumentException($"--layer-times takes positive integers separated by commas; got '{list}'.", nameof(args));
                     options = options with { LayerTimes = times };
                     break;
-                case "--rounds":
-                    string roundText = Value();
-                    if (!int.TryParse(roundText, out int rounds) || rounds < 1)
-                        throw new ArgumentException($"--rounds must be a positive integer; got '{roundText}'.", nameof(args));
-                    options = options with { Rounds = rounds };
-                    break;
-                case "--threads":
-                    string count = Value();
-                    if (!int.TryParse(count, out int threads) || threads < 1)
-                        throw new ArgumentException($"--threads must be a positive integer; got '{count}'.", nameof(args));
-                    options = options with { Threads = threads };
-                    break;
+                case "--rounds": options = options with { Rounds = PositiveInteger(args[i], Value()) }; break;
+                case "--threads": options = options with { Threads = PositiveInteger(args[i], Value()) }; break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'.\n{Usage}", nameof(args));
             }
         }
         return options;
     }
+
+    private static int PositiveInteger(string option, string text) =>
+        int.TryParse(text, out int value) && value >= 1
+            ? value
+            : throw new ArgumentException($"{option} must be a positive integer; got '{text}'.", "args");
 }

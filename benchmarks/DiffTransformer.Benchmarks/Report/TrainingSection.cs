@@ -9,8 +9,6 @@ namespace DiffTransformer.Benchmarks;
 /// </summary>
 public static class TrainingSection
 {
-    private static readonly AttentionKind[] Kinds = { AttentionKind.Softmax, AttentionKind.Differential, AttentionKind.DifferentialV2 };
-
     /// <summary>Model depth used by the report.</summary>
     public const int Layers = 4;
 
@@ -36,17 +34,12 @@ public static class TrainingSection
             var parameters = new Dictionary<AttentionKind, long>();
             var cpu = Measure(options, time, CPU, parameters, log);
             var gpu = cudaPresent ? Measure(options, time, CUDA, null, log) : null;
-            foreach (var kind in Kinds)
+            foreach (var kind in AttentionKinds.All)
             {
                 string key = kind.ToString(), baseline = AttentionKind.Softmax.ToString();
                 double ms = cpu.Median(key);
-                string ratio = kind == AttentionKind.Softmax ? "1 (baseline)" : $"{cpu.MedianRatio(key, baseline):F2}x";
-                text.Append($"| {time} | {kind} | {parameters[kind]:N0} | {ms:F0} | {time * 1000 / ms:F0} | {ratio} |");
-                if (gpu is not null)
-                {
-                    string gpuRatio = kind == AttentionKind.Softmax ? "1 (baseline)" : $"{gpu.MedianRatio(key, baseline):F2}x";
-                    text.Append($" {time * 1000 / gpu.Median(key):F0} | {gpuRatio} |");
-                }
+                text.Append($"| {time} | {kind} | {parameters[kind]:N0} | {ms:F0} | {time * 1000 / ms:F0} | {cpu.RatioText(key, baseline)} |");
+                if (gpu is not null) text.Append($" {time * 1000 / gpu.Median(key):F0} | {gpu.RatioText(key, baseline)} |");
                 text.AppendLine();
             }
         }
@@ -59,7 +52,7 @@ public static class TrainingSection
         try
         {
             var cases = new List<TimedCase>();
-            foreach (var kind in Kinds)
+            foreach (var kind in AttentionKinds.All)
             {
                 var workload = new TrainingWorkload(kind, time, Layers, Vocab, device: device);
                 workloads.Add(workload);

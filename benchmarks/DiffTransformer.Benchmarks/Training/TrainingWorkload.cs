@@ -62,7 +62,7 @@ public sealed class TrainingWorkload : IDisposable
     public Device Device { get; }
 
     /// <summary>Parameter count of the model.</summary>
-    public long Parameters => model.parameters().Sum(p => p.numel());
+    public long Parameters => LayerVariants.ParameterCount(model);
 
     /// <summary>One optimisation step; waits for the device to finish.</summary>
     public void Step()
