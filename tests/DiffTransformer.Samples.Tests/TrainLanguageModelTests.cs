@@ -122,12 +122,12 @@ public class TrainLanguageModelTests
         var error = Assert.Throws<ArgumentException>(() => LanguageModelRun.Run(options, p => steps.Add(p.Step), TestContext.Current.CancellationToken));
         Assert.Contains("The prompt has 256 tokens; the model takes at most 255 before generating.", error.Message);
         Assert.Empty(steps);
-        Assert.False(Directory.Exists(directory.Combine("checkpoint")), "nothing is trained or saved");
+        Assert.False(Directory.Exists(directory.File("checkpoint")), "nothing is trained or saved");
 
         var (code, output, stderr) = EntryPoint.Run(typeof(LanguageModelRun).Assembly, "--prompt", options.Prompt, "--out", directory.Path, "--steps", "1");
         Assert.Equal(2, code);
         Assert.Contains("The prompt has 256 tokens", stderr);
-        Assert.False(Directory.Exists(directory.Combine("checkpoint")), "nothing is trained or saved");
+        Assert.False(Directory.Exists(directory.File("checkpoint")), "nothing is trained or saved");
         Assert.DoesNotContain("Written:", output);
 
         var longest = LanguageModelRun.Run(options with { Prompt = new string('a', 255), Steps = 1 }, cancellationToken: TestContext.Current.CancellationToken);
@@ -150,7 +150,7 @@ public class TrainLanguageModelTests
     public void TrainsOnTheSmallestCorpusAndExplainsAShorterOne()
     {
         using var directory = new TempDirectory();
-        string file = directory.Combine("corpus.txt");
+        string file = directory.File("corpus.txt");
         var options = Tiny(directory.Path) with { DataPath = file, Steps = 1 };
         long needed = LanguageModelRun.MinimumCorpusTokens(options.Context);
         File.WriteAllText(file, new string('x', (int)needed));
