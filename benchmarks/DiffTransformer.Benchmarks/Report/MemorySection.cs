@@ -111,5 +111,8 @@ public static class MemorySection
 
     private static string Mib(long bytes) => (bytes / (1024.0 * 1024)).ToString("F0", CultureInfo.InvariantCulture);
 
-    private static string Gib(long bytes) => (bytes / (1024.0 * 1024 * 1024)).ToString("0.#", CultureInfo.InvariantCulture) + " GiB";
+    /// <summary>GiB with one decimal, or whole MiB below 1 GiB (so a small map never reads "0 GiB").</summary>
+    private static string Gib(long bytes) => bytes < 1L << 30
+        ? (bytes / (1024.0 * 1024)).ToString("0", CultureInfo.InvariantCulture) + " MiB"
+        : (bytes / (1024.0 * 1024 * 1024)).ToString("0.#", CultureInfo.InvariantCulture) + " GiB";
 }

@@ -17,7 +17,7 @@ public static class ReportCommand
     {
         ReportOptions options;
         try { options = ReportOptions.Parse(args); }
-        catch (ArgumentException e)
+        catch (UsageException e)
         {
             Console.Error.WriteLine(e.Message);
             return 2;

@@ -46,7 +46,7 @@ public sealed record ReportOptions
         "  Runs the side-by-side comparison (short by default, a few minutes) and writes a Markdown report.";
 
     /// <summary>Parses the arguments that follow <c>report</c>.</summary>
-    /// <exception cref="ArgumentException">An unknown option or a bad value.</exception>
+    /// <exception cref="UsageException">An unknown option or a bad value.</exception>
     public static ReportOptions Parse(IReadOnlyList<string> args)
     {
         var options = new ReportOptions();
@@ -54,7 +54,7 @@ public sealed record ReportOptions
         {
             string Value() => i + 1 < args.Count
                 ? args[++i]
-                : throw new ArgumentException($"Option {args[i]} needs a value.\n{Usage}", nameof(args));
+                : throw new UsageException($"Option {args[i]} needs a value.\n{Usage}");
             switch (args[i])
             {
                 case "--full": options = options with { Full = true }; break;
@@ -62,13 +62,13 @@ public sealed record ReportOptions
                 case "--sections":
                     var sections = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
                     if (sections.Count == 0 || sections.Except(SectionNames).Any())
-                        throw new ArgumentException($"--sections takes {string.Join(", ", SectionNames)}; got '{string.Join(",", sections)}'.", nameof(args));
+                        throw new UsageException($"--sections takes {string.Join(", ", SectionNames)}; got '{string.Join(",", sections)}'.");
                     options = options with { Sections = sections };
                     break;
                 case "--naive-memory-cap-gib":
                     string text = Value();
                     if (!double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out double cap) || !(cap > 0))
-                        throw new ArgumentException($"--naive-memory-cap-gib must be a positive number; got '{text}'.", nameof(args));
+                        throw new UsageException($"--naive-memory-cap-gib must be a positive number; got '{text}'.");
                     options = options with { NaiveMemoryCapGiB = cap };
                     break;
                 case "--layer-times":
@@ -76,13 +76,13 @@ public sealed record ReportOptions
                     var times = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(t => long.TryParse(t, out long v) && v > 0 ? v : -1).ToArray();
                     if (times.Length == 0 || times.Any(t => t < 0))
-                        throw new ArgumentException($"--layer-times takes positive integers separated by commas; got '{list}'.", nameof(args));
+                        throw new UsageException($"--layer-times takes positive integers separated by commas; got '{list}'.");
                     options = options with { LayerTimes = times };
                     break;
                 case "--rounds": options = options with { Rounds = PositiveInteger(args[i], Value()) }; break;
                 case "--threads": options = options with { Threads = PositiveInteger(args[i], Value()) }; break;
                 default:
-                    throw new ArgumentException($"Unknown option '{args[i]}'.\n{Usage}", nameof(args));
+                    throw new UsageException($"Unknown option '{args[i]}'.\n{Usage}");
             }
         }
         return options;
@@ -91,5 +91,8 @@ public sealed record ReportOptions
     private static int PositiveInteger(string option, string text) =>
         int.TryParse(text, out int value) && value >= 1
             ? value
-            : throw new ArgumentException($"{option} must be a positive integer; got '{text}'.", "args");
+            : throw new UsageException($"{option} must be a positive integer; got '{text}'.");
 }
+
+/// <summary>A command line the report cannot run; the message says what is wrong, for the console as it is.</summary>
+internal sealed class UsageException(string message) : Exception(message);
