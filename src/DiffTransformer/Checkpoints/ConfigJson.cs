@@ -62,19 +62,7 @@ internal static class ConfigJson
 
     public static (DiffTransformerConfig Config, IReadOnlyDictionary<string, string> Metadata) Read(string path)
     {
-        byte[] bytes = File.ReadAllBytes(path);
-        // System.Text.Json checks UTF-8 only when a string is read; checking it here keeps every bad file one error type.
-        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw Bad(path, "it is not valid UTF-8");
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(bytes);
-        }
-        catch (JsonException e)
-        {
-            throw Bad(path, $"it is not valid JSON ({e.Message})");
-        }
-        using (document)
+        using (var document = StrictJson.Parse(File.ReadAllBytes(path), why => Bad(path, "it is " + why)))
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw Bad(path, "it is not a JSON object");

@@ -174,18 +174,7 @@ public static class Safetensors
         long dataStart = 8 + (long)headerSize;
         long dataLength = fileLength - dataStart;
 
-        // System.Text.Json checks UTF-8 only when a string is read; checking it here keeps every bad header one error type.
-        if (!System.Text.Unicode.Utf8.IsValid(headerBytes)) throw Bad(path, "the header is not valid UTF-8");
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(headerBytes);
-        }
-        catch (JsonException e)
-        {
-            throw Bad(path, $"the header is not valid JSON ({e.Message})");
-        }
-        using (document)
+        using (var document = StrictJson.Parse(headerBytes, why => Bad(path, "the header is " + why)))
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object) throw Bad(path, "the header is not a JSON object");
             var entries = new List<Entry>();

@@ -17,13 +17,7 @@ public sealed class TrainerRecoveryTests : IDisposable
     {
         var options = new TrainingOptions { Steps = 4, WarmupSteps = 1 };
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16, seed: 5);
-        manual_seed(1);
-        using var model = new DiffTransformerLM(Corpus.ByteConfig());
-        using var trainer = new Trainer(model, data, options);
-        trainer.Step();
-        trainer.Step();
-        string directory = Path.Combine(temp.Path, "ckpt");
-        trainer.SaveCheckpoint(directory);
+        string directory = SaveAfterSteps(data, options, steps: 2);
 
         string optimizerPath = Path.Combine(directory, "optimizer.safetensors");
         var state = Safetensors.Load(optimizerPath);
@@ -81,12 +75,7 @@ public sealed class TrainerRecoveryTests : IDisposable
     {
         var options = new TrainingOptions { Steps = 4, WarmupSteps = 1 };
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16, seed: 5);
-        manual_seed(1);
-        using var model = new DiffTransformerLM(Corpus.ByteConfig());
-        using var trainer = new Trainer(model, data, options);
-        trainer.Step();
-        string directory = Path.Combine(temp.Path, "ckpt");
-        trainer.SaveCheckpoint(directory);
+        string directory = SaveAfterSteps(data, options, steps: 1);
         string statePath = Path.Combine(directory, "trainer_state.json");
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(statePath))!.AsObject();
         string[] path = field.Split('.');
@@ -103,6 +92,18 @@ public sealed class TrainerRecoveryTests : IDisposable
         Assert.Contains($"'{path[^1]}'", error.Message);
         Assert.Equal(0, target.CompletedSteps);
         foreach (var (key, value) in other.state_dict()) Assert.True(Bits.Same(value, weights[key]), key);
+    }
+
+    /// <summary>Trains a seeded model <paramref name="steps"/> steps and saves its training checkpoint; returns the directory.</summary>
+    private string SaveAfterSteps(ITrainingData data, TrainingOptions options, int steps)
+    {
+        manual_seed(1);
+        using var model = new DiffTransformerLM(Corpus.ByteConfig());
+        using var trainer = new Trainer(model, data, options);
+        for (int i = 0; i < steps; i++) trainer.Step();
+        string directory = Path.Combine(temp.Path, "ckpt");
+        trainer.SaveCheckpoint(directory);
+        return directory;
     }
 
     private static Dictionary<string, Tensor> Moments(TorchSharp.Modules.AdamW optimizer)
