@@ -49,9 +49,10 @@ internal static class TrainerCheckpoint
     public static State ReadState(string path)
     {
         State? state;
+        using var document = StrictJson.Parse(File.ReadAllBytes(path), why => new InvalidDataException($"'{path}' is not a valid trainer state: {why}."));
         try
         {
-            state = JsonSerializer.Deserialize<State>(File.ReadAllBytes(path), Json);
+            state = document.Deserialize<State>(Json);
         }
         catch (JsonException e)
         {

@@ -182,6 +182,7 @@ public sealed class TrainerTests : IDisposable
     [InlineData("{\"completed_steps\": 1, \"tokens\": 1, \"elapsed_seconds\": 0, \"format_version\": 1}", "'options'")]
     [InlineData("{\"completed_steps\": 1, \"tokens\": 1, \"elapsed_seconds\": 0, \"format_version\": 1, \"options\": null}", "options present")]
     [InlineData("+surprise", "'surprise'")] // the saved state, valid but for one unknown key
+    [InlineData("!utf8", "not valid UTF-8")]   // the saved state with two bytes that are not UTF-8 in a string
     public void DamagedTrainerStateIsRejected(string json, string expected)
     {
         using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16, seed: 5);
@@ -196,7 +197,15 @@ public sealed class TrainerTests : IDisposable
             state[json[1..]] = 1;
             json = state.ToJsonString();
         }
-        File.WriteAllText(statePath, json);
+        if (json == "!utf8")
+        {
+            byte[] bytes = File.ReadAllBytes(statePath);
+            int at = bytes.AsSpan().IndexOf("\"float32\""u8) + 1;
+            Assert.True(at > 0, "the saved state names its precision");
+            (bytes[at], bytes[at + 1]) = (0xFF, 0xFE);
+            File.WriteAllBytes(statePath, bytes);
+        }
+        else File.WriteAllText(statePath, json);
         var error = Assert.Throws<InvalidDataException>(() => trainer.LoadCheckpoint(directory));
         Assert.Contains(expected, error.Message);
         using var other = new DiffTransformerLM(Corpus.ByteConfig(AttentionKind.Softmax));
