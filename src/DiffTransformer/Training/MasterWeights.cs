@@ -34,22 +34,28 @@ internal sealed class MasterWeights : IDisposable
     /// <summary>The masters under the model's parameter names, in the model's order.</summary>
     public IReadOnlyList<(string Name, Parameter Parameter)> Named { get; }
 
-    /// <summary>Copies the model's gradients (cast to float32) into the masters' gradients.</summary>
-    public void CopyGradientsToMasters()
+    /// <summary>
+    /// Adds the model's gradients, cast to float32, into the masters' gradients (replacing them when
+    /// <paramref name="first"/>), then zeroes the model's. Called after every micro-batch, so accumulated gradients are
+    /// summed in float32 rather than in the model's low precision.
+    /// </summary>
+    public void AccumulateGradients(bool first)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         foreach (var (model, master) in pairs)
         {
             var gradient = model.grad;
+            var target = master.grad;
             if (gradient is null)
             {
-                master.grad = null;
+                if (first) master.grad = null;
                 continue;
             }
-            var target = master.grad;
             if (target is null) master.grad = gradient.to(ScalarType.Float32, copy: true);
-            else target.copy_(gradient);
+            else if (first) target.copy_(gradient);
+            else target.PlusInPlace(gradient.to(ScalarType.Float32));
+            gradient.zero_();
         }
     }
 

@@ -114,10 +114,10 @@ public sealed class Trainer : IDisposable
             using var microScope = NewDisposeScope();
             var loss = Model.Loss(batch.Inputs, batch.Targets, TrainingBatch.IgnoreIndex);
             (accumulation == 1 ? loss : loss.DividedBy(accumulation)).backward();
+            masters?.AccumulateGradients(first: micro == 0);
             lossSum.PlusInPlace(loss.detach().to(ScalarType.Float32));
             tokens += batch.TokenCount;
         }
-        masters?.CopyGradientsToMasters();
         var norm = GradientClipping.ClipByGlobalNorm(optimized.Select(p => p.Parameter), Options.MaxGradientNorm)
             ?? zeros(1, ScalarType.Float32, device);
         Optimizer.step();

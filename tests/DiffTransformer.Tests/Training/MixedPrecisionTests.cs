@@ -65,4 +65,29 @@ public sealed class MixedPrecisionTests : IDisposable
         Assert.InRange(moved, 1e-4, 2e-3);                                   // the masters moved by about 10 updates
         Assert.True(Bits.Same(model.state_dict()["norm.weight"], ones(master.shape, ScalarType.BFloat16)), "rounded weights are still exactly 1");
     }
+
+    [Fact]
+    public void MicroBatchGradientsAreSummedInFloat32()
+    {
+        // 1 + 2^-9 is not a bfloat16 number (8 significant bits): summed in bfloat16 the second gradient would vanish.
+        using var layer = nn.Linear(2, 1, hasBias: false);
+        var full = new Dictionary<string, Tensor> { ["weight"] = layer.weight!.detach().clone() };
+        layer.to(ScalarType.BFloat16);
+        using var masters = new MasterWeights(layer, full);
+        var weight = layer.get_parameter("weight")!;
+        foreach (var (value, first) in new[] { (1.0, true), (Math.Pow(2, -9), false), (Math.Pow(2, -9), false) })
+        {
+            using (no_grad()) weight.grad = full_like(weight, value);
+            masters.AccumulateGradients(first);
+            Assert.Equal(0, weight.grad!.abs().sum().to(ScalarType.Float32).item<float>()); // the model's gradients are cleared for the next micro-batch
+        }
+        var sum = masters.Named.Single().Parameter.grad!;
+        Assert.Equal(ScalarType.Float32, sum.dtype);
+        Assert.All(sum.data<float>().ToArray(), g => Assert.Equal(1 + 2 * Math.Pow(2, -9), g));
+
+        // A new step starts afresh.
+        using (no_grad()) weight.grad = full_like(weight, 0.5);
+        masters.AccumulateGradients(first: true);
+        Assert.All(sum.data<float>().ToArray(), g => Assert.Equal(0.5, g));
+    }
 }
