@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace DiffTransformer.Samples.Tests;
 
 /// <summary>The README's benchmark command, run as a process at the smallest size its options allow.</summary>
@@ -34,18 +32,7 @@ public class BenchmarkReportTests
 
     private static (int ExitCode, string Output) Report(params string[] args)
     {
-        // The benchmarks build next to this project, in the same configuration (bin/<configuration>/net10.0).
-        string configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
-        string program = Path.Combine(Repository.Root, "benchmarks", "DiffTransformer.Benchmarks", "bin", configuration, "net10.0",
-            "DiffTransformer.Benchmarks.dll");
-        Assert.True(File.Exists(program), $"{program} was not built");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(program);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), "the report did not finish in 3 minutes");
-        return (process.ExitCode, output + error.Result);
+        var (exitCode, output, error) = BuiltProgram.Run("benchmarks/DiffTransformer.Benchmarks", args, TimeSpan.FromMinutes(3));
+        return (exitCode, output + error);
     }
 }
