@@ -68,7 +68,7 @@ internal static class Guard
     }
 
     /// <summary>
-    /// The one rule for token tensors, of <see cref="DiffTransformerLM.Forward"/> and of generation alike:
+    /// The one rule for token tensors, of <see cref="DiffTransformerLM.forward(TorchSharp.torch.Tensor, KvCache, TorchSharp.torch.Tensor)"/> and of generation alike:
     /// <paramref name="tokens"/> is <c>[batch, time]</c> with batch and time &gt;= 1 and holds integer ids (int64, int32,
     /// int16, int8 or uint8).
     /// </summary>

@@ -94,7 +94,7 @@ internal static class DecodeSweep
         {
             using var inner = NewDisposeScope();
             var watch = Stopwatch.StartNew();
-            model.Forward(tokens)[0, -1].argmax().item<long>();
+            model.forward(tokens)[0, -1].argmax().item<long>();
             samples[i] = watch.Elapsed.TotalMilliseconds;
         }
         return Median(samples.Skip(1));
@@ -109,7 +109,7 @@ internal static class DecodeSweep
         for (int i = 0; i < newTokens; i++)
         {
             using var step = NewDisposeScope();
-            var next = model.Forward(sequence)[.., -1].argmax(-1, keepdim: true);
+            var next = model.forward(sequence)[.., -1].argmax(-1, keepdim: true);
             var previous = sequence;
             sequence = cat(new[] { sequence, next }, 1).MoveToOuterDisposeScope();
             previous.Dispose(); // only the current sequence stays alive, not every step's

@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace DiffTransformer;
@@ -30,10 +29,4 @@ public sealed class AttentionContext
     /// </summary>
     public Action<AttentionMaps>? MapsCaptured { get; init; }
 
-    /// <summary>
-    /// Rotary tables and mask built once for all layers of a model call; used when they fit the call, else rebuilt.
-    /// Set only by <see cref="DiffTransformerLM"/>, together with the <see cref="Positions"/> and
-    /// <see cref="KeyMask"/> they were built from.
-    /// </summary>
-    internal SharedAttentionInputs? Shared { get; init; }
 }

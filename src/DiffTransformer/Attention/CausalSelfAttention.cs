@@ -44,25 +44,29 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// <summary>Which attention this module computes.</summary>
     public abstract AttentionKind Kind { get; }
 
-    /// <summary>The kernel used by <see cref="forward"/>; may be changed at any time (both compute the same function).</summary>
+    /// <summary>The kernel of every call; may be changed between calls (all kernels compute the same function).</summary>
     public AttentionKernel Kernel { get; set; }
 
     /// <summary>Rotary base <c>theta</c>.</summary>
     public double RopeTheta { get; }
 
+    /// <summary>The rotary embedding of the queries and keys (the same in every layer of a model).</summary>
+    internal RotaryEmbedding Rotary => rotary ??= new RotaryEmbedding(HeadDim, RopeTheta);
+    private RotaryEmbedding? rotary;
+
     /// <summary>Causal self-attention over positions <c>0..time-1</c>: <c>[batch, time, embedDim] -&gt; [batch, time, embedDim]</c>.</summary>
-    public override Tensor forward(Tensor x) => Forward(x, null);
+    public override Tensor forward(Tensor x) => forward(x, null);
 
     /// <summary>
     /// Causal self-attention with a KV cache, explicit positions, a key padding mask or map capture (see
     /// <see cref="AttentionContext"/>). <paramref name="x"/>: <c>[batch, time, embedDim]</c>; returns the same shape.
     /// </summary>
-    public Tensor Forward(Tensor x, AttentionContext? context)
+    public Tensor forward(Tensor x, AttentionContext? context)
     {
         Guard.Hidden(x, EmbedDim, nameof(x));
         using var scope = NewDisposeScope();
-        var call = AttentionCall.Create(x, context, HeadDim, RopeTheta, Kernel);
-        return Attend(x, call).MoveToOuterDisposeScope();
+        var inputs = Prepare(x, context);
+        return Attend(x, inputs, context?.Cache, context?.MapsCaptured).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -74,11 +78,22 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
         AttentionMaps? maps = null;
         using (no_grad())
         using (NewDisposeScope())
-            Forward(x, new AttentionContext { MapsCaptured = m => maps = m });
+            forward(x, new AttentionContext { MapsCaptured = m => maps = m });
         return maps!;
     }
 
-    /// <summary>Computes the attention for a validated call. Runs inside a dispose scope.</summary>
+    /// <summary>The shared inputs of a call of this module on <paramref name="x"/> (checked <c>[batch, time, embedDim]</c>).</summary>
+    internal AttentionInputs Prepare(Tensor x, AttentionContext? context) =>
+        new(x, context?.Cache?.Length ?? 0, context?.Positions, context?.KeyMask, Rotary);
+
+    /// <summary>
+    /// The attention of checked <paramref name="x"/> with prepared <paramref name="inputs"/>, this layer's
+    /// <paramref name="cache"/> and <paramref name="mapSink"/>. Runs inside the caller's dispose scope.
+    /// </summary>
+    internal Tensor Attend(Tensor x, AttentionInputs inputs, KvCacheLayer? cache, Action<AttentionMaps>? mapSink) =>
+        Attend(x, new AttentionCall(inputs, cache, mapSink, Kernel));
+
+    /// <summary>Computes the attention for a prepared call: projections, the kernel path <see cref="AttentionCall.Path"/> names, output.</summary>
     private protected abstract Tensor Attend(Tensor x, AttentionCall call);
 
     /// <summary>Creates a Linear layer without bias, as all official projections are.</summary>

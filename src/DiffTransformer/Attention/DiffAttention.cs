@@ -98,10 +98,13 @@ public sealed class DiffAttention : CausalSelfAttention
         var lambda = Lambda(x.dtype);
         double scale = 1.0 / Math.Sqrt(d);
 
-        Tensor attended = !call.Fused ? AttendNaive(q, k, v, lambda, scale, call)
-            : time < k.shape[2] ? AttendFusedAfterCache(q, k, v, lambda, call)
-            : AttendFused(q, k, v, lambda, call);
-        var normalised = subln.Forward(attended, scale: 1 - LambdaInit);
+        var attended = call.Path switch
+        {
+            KernelPath.Fused => AttendFused(q, k, v, lambda, call),
+            KernelPath.FusedAfterCache => AttendFusedAfterCache(q, k, v, lambda, call),
+            _ => AttendNaive(q, k, v, lambda, scale, call),
+        };
+        var normalised = subln.NormalizeAndScale(attended, scale: 1 - LambdaInit);
         return out_proj.call(normalised.transpose(1, 2).reshape(batch, time, 2 * heads * d));
     }
 
@@ -120,7 +123,7 @@ public sealed class DiffAttention : CausalSelfAttention
         var queries = q.view(batch, time, heads, 2 * d).transpose(1, 2);
         var keys = (k.view(batch, NumKvHeads, 1, keyTime, 2, d) * Placement(k).view(1, 1, 2, 1, 2, 1))
             .view(batch, NumKvHeads, 2, keyTime, 2 * d);
-        var values = ScaledDotProduct.RepeatKv(v, heads); // Fused's own RepeatKv is then a no-op
+        var values = ScaledDotProduct.RepeatKv(v, heads); // once for both calls; Fused's own RepeatKv is then a no-op
         var first = ScaledDotProduct.Fused(queries, keys.select(2, 0), values, FusedScale, call.Mask);
         var second = ScaledDotProduct.Fused(queries, keys.select(2, 1), values, FusedScale, call.Mask);
         return addcmul(first, second, lambda, ScalarMath.MinusOne); // first - lambda * second, in one pass
@@ -138,7 +141,7 @@ public sealed class DiffAttention : CausalSelfAttention
         int heads = NumHeads, d = headDim;
         var placed = (q.view(batch, time, heads, 2, 1, d) * Placement(q).view(2, 2, 1))
             .reshape(batch, time, 2 * heads, 2 * d).transpose(1, 2);
-        var both = ScaledDotProduct.Fused(placed, k, v, FusedScale, call.Mask).reshape(batch, heads, 2, time, 2 * d);
+        var both = ScaledDotProduct.FusedAfterCache(placed, k, v, FusedScale, call.Mask).reshape(batch, heads, 2, time, 2 * d);
         return addcmul(both.select(2, 0), both.select(2, 1), lambda, ScalarMath.MinusOne);
     }
 
@@ -164,8 +167,7 @@ public sealed class DiffAttention : CausalSelfAttention
         var first = ScaledDotProduct.Probabilities(pairs.select(3, 0), k.narrow(-1, 0, d), scale, call.Mask);
         var second = ScaledDotProduct.Probabilities(pairs.select(3, 1), k.narrow(-1, d, d), scale, call.Mask);
         var differential = first - lambda * second;
-        if (call.CapturesMaps)
-            call.Publish(new AttentionMaps(AttentionKind.Differential, differential, first, second, lambda));
+        call.MapSink?.Invoke(new AttentionMaps(AttentionKind.Differential, differential, first, second, lambda));
         return ScaledDotProduct.Apply(differential, v);
     }
 

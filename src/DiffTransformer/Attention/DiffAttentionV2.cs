@@ -56,24 +56,34 @@ public sealed class DiffAttentionV2 : CausalSelfAttention
         (k, v) = call.Remember(k, v);
         var lambda = nn.functional.sigmoid(lambda_proj.call(x)).transpose(1, 2); // [batch, heads, time]
         double scale = 1.0 / Math.Sqrt(d);
-
-        Tensor attended;
-        if (call.Fused)
+        var attended = call.Path switch
         {
-            var both = ScaledDotProduct.Fused(q, k, v, scale, call.Mask).reshape(batch, heads, 2, time, d);
-            attended = both.select(2, 0) - lambda.unsqueeze(-1) * both.select(2, 1);
-        }
-        else
-        {
-            var maps = ScaledDotProduct.Probabilities(q, k, scale, call.Mask);
-            var pairs = maps.view(batch, heads, 2, time, maps.shape[3]);
-            var (first, second) = (pairs.select(2, 0), pairs.select(2, 1));
-            var differential = first - lambda.unsqueeze(-1) * second;
-            // Pair i shares kv head i / (heads / kvHeads), which is how Apply groups `heads` maps.
-            attended = ScaledDotProduct.Apply(differential, v);
-            if (call.CapturesMaps)
-                call.Publish(new AttentionMaps(AttentionKind.DifferentialV2, differential, first, second, lambda));
-        }
+            KernelPath.Fused => Differential(ScaledDotProduct.Fused(q, k, v, scale, call.Mask), lambda),
+            KernelPath.FusedAfterCache => Differential(ScaledDotProduct.FusedAfterCache(q, k, v, scale, call.Mask), lambda),
+            _ => AttendNaive(q, k, v, lambda, scale, call),
+        };
         return o_proj.call(attended.transpose(1, 2).reshape(batch, time, heads * d));
+    }
+
+    /// <summary>
+    /// Pairs the <c>2 * heads</c> outputs <c>[B, 2 * heads, T, d]</c> of the fused kernel: <c>o(2i) - lambda * o(2i+1)</c>,
+    /// <c>[B, heads, T, d]</c>, with <paramref name="lambda"/> <c>[B, heads, T]</c>.
+    /// </summary>
+    private Tensor Differential(Tensor outputs, Tensor lambda)
+    {
+        var both = outputs.reshape(outputs.shape[0], NumHeads, 2, outputs.shape[2], headDim);
+        return both.select(2, 0) - lambda.unsqueeze(-1) * both.select(2, 1);
+    }
+
+    /// <summary>The formula as written: two explicit softmax maps per head, their difference, times the values.</summary>
+    private Tensor AttendNaive(Tensor q, Tensor k, Tensor v, Tensor lambda, double scale, AttentionCall call)
+    {
+        var maps = ScaledDotProduct.Probabilities(q, k, scale, call.Mask);
+        var pairs = maps.view(maps.shape[0], NumHeads, 2, maps.shape[2], maps.shape[3]);
+        var (first, second) = (pairs.select(2, 0), pairs.select(2, 1));
+        var differential = first - lambda.unsqueeze(-1) * second;
+        call.MapSink?.Invoke(new AttentionMaps(AttentionKind.DifferentialV2, differential, first, second, lambda));
+        // Pair i shares kv head i / (heads / kvHeads), which is how Apply groups `heads` maps.
+        return ScaledDotProduct.Apply(differential, v);
     }
 }

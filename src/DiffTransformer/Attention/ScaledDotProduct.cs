@@ -6,25 +6,22 @@ namespace DiffTransformer;
 
 /// <summary>
 /// The kernel layer shared by all attention modules: causal scaled-dot-product attention with grouped KV heads,
-/// either naive (explicit maps) or fused (SDPA). Queries are the last <c>Tq</c> positions of the <c>Tk</c> keys, so
-/// the same code serves training (<c>Tq == Tk</c>) and cached decoding (<c>Tq &lt; Tk</c>).
+/// either naive (explicit maps) or fused (SDPA). Queries are the last <c>Tq</c> positions of the <c>Tk</c> keys; the
+/// naive functions serve training (<c>Tq == Tk</c>) and cached decoding (<c>Tq &lt; Tk</c>) alike, the fused ones have
+/// an entry point each (<see cref="KernelPath"/>).
 /// </summary>
 internal static class ScaledDotProduct
 {
     /// <summary>
-    /// Fused attention. q <c>[B, Hq, Tq, Dk]</c>, k <c>[B, Hk, Tk, Dk]</c>, v <c>[B, Hk, Tk, Dv]</c> with <c>Hq % Hk == 0</c>;
-    /// query head h reads kv head <c>h / (Hq / Hk)</c>. <paramref name="mask"/>: <see cref="Allowed"/> with a key mask
-    /// (<c>[B, 1, Tq, Tk]</c>), or null for the plain causal rule. Returns <c>[B, Hq, Tq, Dv]</c>.
+    /// Fused attention of queries and keys of the same positions (<c>Tq == Tk</c>: training, prefill). q
+    /// <c>[B, Hq, T, Dk]</c>, k <c>[B, Hk, T, Dk]</c>, v <c>[B, Hk, T, Dv]</c> with <c>Hq % Hk == 0</c>; query head h reads kv
+    /// head <c>h / (Hq / Hk)</c>. <paramref name="mask"/>: <see cref="Allowed"/> with a key mask (<c>[B, 1, T, T]</c>), or
+    /// null for the plain causal rule. Returns <c>[B, Hq, T, Dv]</c>.
     /// </summary>
     public static Tensor Fused(Tensor q, Tensor k, Tensor v, double scale, Tensor? mask)
     {
         using var scope = NewDisposeScope();
-        long dk = q.shape[3];
-        // SDPA always scales by 1/sqrt(Dk); fold any other scale into q.
-        double correction = scale * Math.Sqrt(dk);
-        if (Math.Abs(correction - 1) > 1e-12) q = q.Times(correction);
-        long tq = q.shape[2], tk = k.shape[2];
-        if (tq < tk) return Cached(q, k, v, mask).MoveToOuterDisposeScope();
+        q = Rescaled(q, scale);
         k = RepeatKv(k, q.shape[1]);
         v = RepeatKv(v, q.shape[1]);
         Tensor result = mask is null
@@ -34,12 +31,15 @@ internal static class ScaledDotProduct
     }
 
     /// <summary>
-    /// Fused attention of queries that continue a cache (<c>Tq &lt; Tk</c>). The <c>Hq / Hk</c> query heads that share a
-    /// kv head are laid out along the query axis (<c>[B, Hk, rep * Tq, Dk]</c>), so the cached keys and values are read
-    /// in place: repeating them per query head would copy the whole cache on every decoding step.
+    /// Fused attention of queries that continue a cache (<c>Tq &lt; Tk</c>: decoding), shapes as for <see cref="Fused"/>.
+    /// The <c>Hq / Hk</c> query heads that share a kv head are laid out along the query axis (<c>[B, Hk, rep * Tq, Dk]</c>),
+    /// so the cached keys and values are read in place: repeating them per query head would copy the whole cache on
+    /// every decoding step.
     /// </summary>
-    private static Tensor Cached(Tensor q, Tensor k, Tensor v, Tensor? mask)
+    public static Tensor FusedAfterCache(Tensor q, Tensor k, Tensor v, double scale, Tensor? mask)
     {
+        using var scope = NewDisposeScope();
+        q = Rescaled(q, scale);
         long batch = q.shape[0], hq = q.shape[1], tq = q.shape[2], hk = k.shape[1], tk = k.shape[2];
         long repeats = hq / hk;
         var grouped = Grouped(q, hk);
@@ -48,7 +48,14 @@ internal static class ScaledDotProduct
         if (mask is not null && tq > 1 && repeats > 1)
             mask = mask.dim() == 2 ? mask.repeat(repeats, 1) : mask.repeat(1, 1, repeats, 1);
         var result = F.scaled_dot_product_attention(grouped, k, v, attn_mask: mask);
-        return result.reshape(batch, hq, tq, v.shape[3]);
+        return result.reshape(batch, hq, tq, v.shape[3]).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>SDPA always scales by <c>1/sqrt(Dk)</c>: any other <paramref name="scale"/> is folded into q.</summary>
+    private static Tensor Rescaled(Tensor q, double scale)
+    {
+        double correction = scale * Math.Sqrt(q.shape[3]);
+        return Math.Abs(correction - 1) > 1e-12 ? q.Times(correction) : q;
     }
 
     /// <summary>
@@ -66,7 +73,7 @@ internal static class ScaledDotProduct
         var allowed = mask ?? Allowed(tq, tk, null, q.device);
         scores = scores.Filled(allowed.logical_not(), double.NegativeInfinity);
         var dtype = scores.dtype;
-        var probabilities = IsHalf(dtype) ? scores.to(ScalarType.Float32).softmax(-1).to(dtype) : scores.softmax(-1);
+        var probabilities = DTypes.IsHalf(dtype) ? scores.to(ScalarType.Float32).softmax(-1).to(dtype) : scores.softmax(-1);
         return probabilities.MoveToOuterDisposeScope();
     }
 
@@ -122,6 +129,4 @@ internal static class ScaledDotProduct
         }
         return allowed.MoveToOuterDisposeScope();
     }
-
-    public static bool IsHalf(ScalarType dtype) => dtype is ScalarType.Float16 or ScalarType.BFloat16;
 }

@@ -54,18 +54,20 @@ public sealed class SoftmaxAttention : CausalSelfAttention
         var v = v_proj.call(x).view(batch, time, NumKvHeads, headDim).transpose(1, 2);
         (k, v) = call.Remember(k, v);
         double scale = 1.0 / Math.Sqrt(headDim);
-
-        Tensor attended;
-        if (call.Fused)
+        var attended = call.Path switch
         {
-            attended = ScaledDotProduct.Fused(q, k, v, scale, call.Mask);
-        }
-        else
-        {
-            var map = ScaledDotProduct.Probabilities(q, k, scale, call.Mask);
-            attended = ScaledDotProduct.Apply(map, v);
-            if (call.CapturesMaps) call.Publish(new AttentionMaps(AttentionKind.Softmax, map, null, null, null));
-        }
+            KernelPath.Fused => ScaledDotProduct.Fused(q, k, v, scale, call.Mask),
+            KernelPath.FusedAfterCache => ScaledDotProduct.FusedAfterCache(q, k, v, scale, call.Mask),
+            _ => AttendNaive(q, k, v, scale, call),
+        };
         return out_proj.call(attended.transpose(1, 2).reshape(batch, time, NumHeads * headDim));
+    }
+
+    /// <summary>The formula as written: an explicit softmax map times the values.</summary>
+    private static Tensor AttendNaive(Tensor q, Tensor k, Tensor v, double scale, AttentionCall call)
+    {
+        var map = ScaledDotProduct.Probabilities(q, k, scale, call.Mask);
+        call.MapSink?.Invoke(new AttentionMaps(AttentionKind.Softmax, map, null, null, null));
+        return ScaledDotProduct.Apply(map, v);
     }
 }

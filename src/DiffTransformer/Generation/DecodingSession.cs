@@ -102,7 +102,7 @@ internal sealed class DecodingSession : IDisposable
                 ? model.Run(prompt!, cache, promptMask, lastPositionOnly: true, maps)
                 : model.Run(last!, cache, null, lastPositionOnly: true, maps);
             var scores = logits.select(1, 0);
-            if (ScaledDotProduct.IsHalf(scores.dtype)) scores = scores.to(ScalarType.Float32);
+            if (DTypes.IsHalf(scores.dtype)) scores = scores.to(ScalarType.Float32);
             if (stopTokens is not null && step < options.MinNewTokens)
                 scores = scores.IndexFilled(1, stopTokens, double.NegativeInfinity);
             scores = LogitsProcessing.Process(scores, options, seen);

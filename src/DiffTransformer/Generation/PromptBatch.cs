@@ -58,7 +58,7 @@ internal sealed class PromptBatch
     /// </summary>
     public static PromptBatch From(Tensor tokens, Tensor? paddingMask, DiffTransformerConfig config, GenerationOptions options)
     {
-        Guard.TokenIds(tokens, nameof(tokens)); // the rule of DiffTransformerLM.Forward
+        Guard.TokenIds(tokens, nameof(tokens)); // the rule of DiffTransformerLM.forward
         if (paddingMask is not null && !paddingMask.shape.SequenceEqual(tokens.shape))
             throw new ArgumentException($"paddingMask must have the shape of tokens {Guard.Shape(tokens)}; got {Guard.Shape(paddingMask)}.", nameof(paddingMask));
         using var scope = NewDisposeScope();

@@ -39,14 +39,24 @@ public sealed class DiffTransformerBlock : nn.Module<Tensor, Tensor>
     public SwiGlu FeedForward => ffn;
 
     /// <summary><c>[batch, time, embedDim] -&gt; [batch, time, embedDim]</c>, causal over positions <c>0..time-1</c>.</summary>
-    public override Tensor forward(Tensor x) => Forward(x, null);
+    public override Tensor forward(Tensor x) => forward(x, null);
 
-    /// <summary>As <see cref="forward"/>, passing <paramref name="context"/> to the attention (cache, positions, masks).</summary>
-    public Tensor Forward(Tensor x, AttentionContext? context)
+    /// <summary>As <see cref="forward(Tensor)"/>, passing <paramref name="context"/> to the attention (cache, positions, masks).</summary>
+    public Tensor forward(Tensor x, AttentionContext? context)
     {
         Guard.Hidden(x, attn.EmbedDim, nameof(x));
         using var scope = NewDisposeScope();
-        var h = x.Plus(attn.Forward(attn_norm.call(x), context));
+        return Run(x, attn.Prepare(x, context), context?.Cache, context?.MapsCaptured).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The block on checked <paramref name="x"/> with the call's shared <paramref name="inputs"/>, this layer's
+    /// <paramref name="cache"/> and <paramref name="mapSink"/>. Its intermediates are freed before it returns.
+    /// </summary>
+    internal Tensor Run(Tensor x, AttentionInputs inputs, KvCacheLayer? cache, Action<AttentionMaps>? mapSink)
+    {
+        using var scope = NewDisposeScope();
+        var h = x.Plus(attn.Attend(attn_norm.call(x), inputs, cache, mapSink));
         return h.Plus(ffn.call(ffn_norm.call(h))).MoveToOuterDisposeScope();
     }
 }

@@ -33,18 +33,18 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public double Eps { get; }
 
     /// <summary>Normalises <c>[..., dim]</c>; returns the same shape and dtype.</summary>
-    public override Tensor forward(Tensor x) => Forward(x, 1.0);
+    public override Tensor forward(Tensor x) => NormalizeAndScale(x, 1.0);
 
     /// <summary>
     /// As <see cref="forward"/>, times <paramref name="scale"/>: folding a constant factor into the weight saves a pass
-    /// over <paramref name="x"/>.
+    /// over <paramref name="x"/>. Hooks on the module do not run for this call.
     /// </summary>
-    internal Tensor Forward(Tensor x, double scale)
+    internal Tensor NormalizeAndScale(Tensor x, double scale)
     {
         if (x.dim() < 1 || x.shape[^1] != Dim)
             throw new ArgumentException($"x must have last dimension {Dim}; got shape {Guard.Shape(x)}.", nameof(x));
         using var scope = NewDisposeScope();
-        var wide = ScaledDotProduct.IsHalf(x.dtype) ? x.to(ScalarType.Float32) : x;
+        var wide = DTypes.IsHalf(x.dtype) ? x.to(ScalarType.Float32) : x;
         var normalised = wide * rsqrt(wide.Power(2).mean(new long[] { -1 }, keepdim: true).Plus(Eps));
         var scaledWeight = scale == 1.0 ? weight : weight.Times(scale);
         return (normalised.to(x.dtype) * scaledWeight).MoveToOuterDisposeScope();

@@ -22,6 +22,8 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     private readonly RmsNorm norm;
     private readonly Linear? lm_head;
 #pragma warning restore IDE1006
+    private readonly DiffTransformerBlock[] blocks;
+    private readonly TokenRules tokenRules;
 
     /// <summary>Builds the model described by <paramref name="config"/> (validated first), on the CPU in float32.</summary>
     public DiffTransformerLM(DiffTransformerConfig config) : base(nameof(DiffTransformerLM))
@@ -29,6 +31,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
+        tokenRules = new TokenRules(config.VocabSize, config.MaxSequenceLength);
         embed_tokens = nn.Embedding(config.VocabSize, config.EmbedDim);
         using (no_grad())
         using (var weight = embed_tokens.weight!) // TorchSharp hands out a new wrapper on every access
@@ -38,6 +41,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
             layers.Add(new DiffTransformerBlock(config.CreateAttention(depth), config.ResolvedFfnHiddenDim, config.NormEps));
         norm = new RmsNorm(config.EmbedDim, config.NormEps);
         lm_head = config.TieEmbeddings ? null : nn.Linear(config.EmbedDim, config.VocabSize, hasBias: false);
+        blocks = layers.ToArray();
         RegisterComponents();
         this.DetachParametersFromScopes();
     }
@@ -46,10 +50,10 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     public DiffTransformerConfig Config { get; }
 
     /// <summary>The decoder blocks, in order.</summary>
-    public IReadOnlyList<DiffTransformerBlock> Blocks => layers.ToList();
+    public IReadOnlyList<DiffTransformerBlock> Blocks => blocks;
 
     /// <summary>Next-token logits <c>[batch, time, vocab]</c> for <c>tokens [batch, time]</c> at positions <c>0..time-1</c>.</summary>
-    public override Tensor forward(Tensor tokens) => Forward(tokens);
+    public override Tensor forward(Tensor tokens) => forward(tokens, null, null);
 
     /// <summary>
     /// Logits <c>[batch, time, vocab]</c> for <paramref name="tokens"/> <c>[batch, time]</c>. With a
@@ -58,9 +62,9 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     /// 0/false for left padding) keeps padding out of attention and numbers each row's positions from its first real
     /// token, so a padded row computes what it would alone.
     /// </summary>
-    public Tensor Forward(Tensor tokens, KvCache? cache = null, Tensor? paddingMask = null)
+    public Tensor forward(Tensor tokens, KvCache? cache, Tensor? paddingMask = null)
     {
-        CheckTokens(tokens, cache?.Length ?? 0, nameof(tokens));
+        tokenRules.Check(tokens, cache?.Length ?? 0, nameof(tokens));
         CheckCache(cache, nameof(cache));
         long batch = tokens.shape[0], time = tokens.shape[1];
         if (paddingMask is not null && (paddingMask.dim() != 2 || paddingMask.shape[0] != batch || paddingMask.shape[1] != time))
@@ -73,8 +77,8 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     /// <summary>Throws an ArgumentException naming <paramref name="name"/> unless <paramref name="cache"/> is null or has one layer per block.</summary>
     internal void CheckCache(KvCache? cache, string name)
     {
-        if (cache is not null && cache.Layers.Count != layers.Count)
-            throw new ArgumentException($"{name} must have {layers.Count} layers (one per block); got {cache.Layers.Count}.", name);
+        if (cache is not null && cache.Layers.Count != blocks.Length)
+            throw new ArgumentException($"{name} must have {blocks.Length} layers (one per block); got {cache.Layers.Count}.", name);
     }
 
     /// <summary>The device of the model's weights.</summary>
@@ -88,7 +92,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// <see cref="Forward"/> without its checks, for callers that validated the tokens once (generation feeds back its
+    /// <see cref="forward(Tensor, KvCache, Tensor)"/> without its checks, for callers that validated the tokens once (generation feeds back its
     /// own tokens: checking their range every step would cost a device-to-host copy per step). With
     /// <paramref name="lastPositionOnly"/> the head runs on the last position only: logits <c>[batch, 1, vocab]</c>.
     /// <paramref name="mapsCaptured"/> receives (layer, maps) and switches the call to the naive kernel.
@@ -103,26 +107,19 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
         Tensor? keyMask = cache is not null
             ? cache.ExtendKeyMask(paddingMask?.to(device), batch, time, device)
             : paddingMask?.to(ScalarType.Bool).to(device);
-        Tensor? positions = keyMask is null
-            ? null
-            : keyMask.to(ScalarType.Int64).cumsum(1).Minus(1).AtLeast(0).narrow(1, past, time);
+        // Each row's positions count its real tokens, so that left padding does not shift them.
+        Tensor? positions = keyMask?.to(ScalarType.Int64).cumsum(1).Minus(1).AtLeast(0).narrow(1, past, time);
 
-        // The embedding takes int64 or int32 indices; the narrower integer ids that Forward accepts are widened.
+        // The embedding takes int64 or int32 indices; the narrower integer ids that forward accepts are widened.
         var ids = tokens.dtype is ScalarType.Int64 or ScalarType.Int32 ? tokens : tokens.to(ScalarType.Int64);
         var hidden = embed_tokens.call(ids.to(device));
-        // Every layer has the same head size, theta and positions: one set of rotary tables (and one mask) per call.
-        var attention = layers[0].Attention;
-        var shared = new SharedAttentionInputs(positions ?? ScalarMath.Range(past, past + time, 1, ScalarType.Int64, device),
-            keyMask, past, attention.HeadDim, attention.RopeTheta, hidden.dtype);
-        for (int i = 0; i < layers.Count; i++)
+        // Every layer has the same rotary embedding and mask: prepared once for the whole call.
+        var inputs = new AttentionInputs(hidden, past, positions, keyMask, blocks[0].Attention.Rotary);
+        for (int i = 0; i < blocks.Length; i++)
         {
             int layer = i;
-            var context = new AttentionContext
-            {
-                Cache = cache?.Layers[i], Positions = positions, KeyMask = keyMask, Shared = shared,
-                MapsCaptured = mapsCaptured is null ? null : maps => mapsCaptured(layer, maps),
-            };
-            hidden = layers[i].Forward(hidden, context);
+            var mapSink = mapsCaptured is null ? null : (Action<AttentionMaps>)(maps => mapsCaptured(layer, maps));
+            hidden = blocks[i].Run(hidden, inputs, cache?.Layers[i], mapSink);
         }
         if (lastPositionOnly) hidden = hidden.narrow(1, time - 1, 1);
         return Head(norm.call(hidden)).MoveToOuterDisposeScope();
@@ -130,26 +127,18 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Mean next-token cross-entropy of <paramref name="tokens"/> against <paramref name="targets"/> (both
-    /// <c>[batch, time]</c>), with the checks of <see cref="Forward"/> and <see cref="CrossEntropy"/>. The token range
-    /// and the target range are read back together: one device-to-host copy per call.
+    /// <c>[batch, time]</c>), with the checks of <see cref="forward(Tensor, KvCache, Tensor)"/> and <see cref="CrossEntropy"/>.
+    /// The token range and the target range are read back together: one device-to-host copy per call.
     /// </summary>
     public Tensor Loss(Tensor tokens, Tensor targets, long ignoreIndex = -100)
     {
-        CheckTokenShape(tokens, 0, nameof(tokens));
+        tokenRules.CheckShape(tokens, 0, nameof(tokens));
         ArgumentNullException.ThrowIfNull(targets);
-        long vocab = Config.VocabSize;
-        CheckTargetShape(new[] { tokens.shape[0], tokens.shape[1], vocab }, targets);
         using var scope = NewDisposeScope();
-        var device = Device;
-        var flatTargets = targets.reshape(-1).to(ScalarType.Int64).to(device);
-        var outOfRange = TargetsOutOfRange(flatTargets, vocab, ignoreIndex);
-        var onDevice = tokens.to(device);
-        var read = stack(new[] { onDevice.min().to(ScalarType.Int64), onDevice.max().to(ScalarType.Int64), outOfRange.any().to(ScalarType.Int64) })
-            .cpu().data<long>().ToArray();
-        CheckTokenRange(read[0], read[1], nameof(tokens));
-        if (read[2] != 0) ThrowTargetsOutOfRange(flatTargets, outOfRange, vocab, ignoreIndex);
+        var onDevice = tokens.to(Device);
+        var checkedTargets = LossTargets.Check(targets, onDevice, Config.VocabSize, ignoreIndex, tokenRules);
         var logits = Run(onDevice, cache: null, paddingMask: null, lastPositionOnly: false, mapsCaptured: null);
-        return ScoredCrossEntropy(logits, flatTargets, ignoreIndex).MoveToOuterDisposeScope();
+        return LossTargets.CrossEntropy(logits, checkedTargets, ignoreIndex).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -160,37 +149,9 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
-        CheckTargetShape(logits.shape, targets);
-        long vocab = logits.shape[2];
         using var scope = NewDisposeScope();
-        var flatTargets = targets.reshape(-1).to(ScalarType.Int64);
-        var outOfRange = TargetsOutOfRange(flatTargets, vocab, ignoreIndex);
-        if (outOfRange.any().item<bool>()) ThrowTargetsOutOfRange(flatTargets, outOfRange, vocab, ignoreIndex);
-        return ScoredCrossEntropy(logits, flatTargets, ignoreIndex).MoveToOuterDisposeScope();
-    }
-
-    private static void CheckTargetShape(long[] logitsShape, Tensor targets)
-    {
-        if (logitsShape.Length != 3 || targets.dim() != 2 || logitsShape[0] != targets.shape[0] || logitsShape[1] != targets.shape[1])
-            throw new ArgumentException(
-                $"targets must be [batch, time] matching logits [batch, time, vocab]; got logits {Guard.Shape(logitsShape)}, targets {Guard.Shape(targets)}.",
-                nameof(targets));
-    }
-
-    private static Tensor TargetsOutOfRange(Tensor flatTargets, long vocab, long ignoreIndex) =>
-        flatTargets.NotEqual(ignoreIndex) & (flatTargets.Less(0) | flatTargets.AtLeastMask(vocab));
-
-    private static void ThrowTargetsOutOfRange(Tensor flatTargets, Tensor outOfRange, long vocab, long ignoreIndex) =>
-        throw new ArgumentException(
-            $"targets must lie in [0, {vocab}) or equal ignoreIndex {ignoreIndex}; found {flatTargets.masked_select(outOfRange)[0].item<long>()}.",
-            "targets");
-
-    /// <summary>The loss over checked <c>[batch * time]</c> int64 targets.</summary>
-    private static Tensor ScoredCrossEntropy(Tensor logits, Tensor flatTargets, long ignoreIndex)
-    {
-        var flatLogits = logits.reshape(-1, logits.shape[2]);
-        if (ScaledDotProduct.IsHalf(flatLogits.dtype)) flatLogits = flatLogits.to(ScalarType.Float32);
-        return F.cross_entropy(flatLogits, flatTargets, ignore_index: ignoreIndex);
+        var checkedTargets = LossTargets.Check(targets, logits, ignoreIndex);
+        return LossTargets.CrossEntropy(logits, checkedTargets, ignoreIndex).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -206,43 +167,18 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// <see cref="Forward"/>'s checks, then one pass without a cache whose head runs on the last position only: logits
+    /// <see cref="forward(Tensor, KvCache, Tensor)"/>'s checks, then one pass without a cache whose head runs on the last position only: logits
     /// <c>[batch, 1, vocab]</c>. <paramref name="mapsCaptured"/> as for <see cref="Run"/> (it switches to the naive kernel).
     /// </summary>
     internal Tensor LastLogits(Tensor tokens, Action<int, AttentionMaps>? mapsCaptured)
     {
-        CheckTokens(tokens, 0, nameof(tokens));
+        tokenRules.Check(tokens, 0, nameof(tokens));
         return Run(tokens, cache: null, paddingMask: null, lastPositionOnly: true, mapsCaptured);
     }
 
     /// <summary>Creates an empty KV cache for this model with room for <paramref name="initialCapacity"/> positions.</summary>
-    public KvCache CreateCache(long initialCapacity = 256) => new(layers.Count, initialCapacity);
+    public KvCache CreateCache(long initialCapacity = 256) => new(blocks.Length, initialCapacity);
 
     private Tensor Head(Tensor hidden) =>
         lm_head is null ? F.linear(hidden, embed_tokens.weight!) : lm_head.call(hidden);
-
-    private void CheckTokens(Tensor tokens, long past, string name)
-    {
-        CheckTokenShape(tokens, past, name);
-        using var scope = NewDisposeScope();
-        var range = stack(new[] { tokens.min(), tokens.max() }).to(ScalarType.Int64).cpu();
-        CheckTokenRange(range[0].item<long>(), range[1].item<long>(), name);
-    }
-
-    /// <summary>The checks of <see cref="CheckTokens"/> that need no values from the device.</summary>
-    private void CheckTokenShape(Tensor tokens, long past, string name)
-    {
-        Guard.TokenIds(tokens, name);
-        if (past + tokens.shape[1] > Config.MaxSequenceLength)
-            throw new ArgumentException(
-                $"{name} would make the sequence {past + tokens.shape[1]} tokens long (cached {past} + new {tokens.shape[1]}); MaxSequenceLength is {Config.MaxSequenceLength}.",
-                name);
-    }
-
-    private void CheckTokenRange(long min, long max, string name)
-    {
-        if (min < 0 || max >= Config.VocabSize)
-            throw new ArgumentException(
-                $"{name} must lie in [0, {Config.VocabSize}) (VocabSize); got values from {min} to {max}.", name);
-    }
 }

@@ -5,7 +5,7 @@ namespace DiffTransformer;
 
 /// <summary>
 /// The KV caches of all layers of a <see cref="DiffTransformerLM"/> plus the key padding mask of the cached tokens.
-/// Create one with <see cref="DiffTransformerLM.CreateCache"/>, pass it to every <see cref="DiffTransformerLM.Forward"/>
+/// Create one with <see cref="DiffTransformerLM.CreateCache"/>, pass it to every <see cref="DiffTransformerLM.forward(TorchSharp.torch.Tensor, KvCache, TorchSharp.torch.Tensor)"/>
 /// call of one generation, then <see cref="Reset"/> it for reuse or dispose it to free its memory.
 /// </summary>
 public sealed class KvCache : IDisposable

@@ -41,7 +41,7 @@ public class CudaTests
         loss.backward();
         Assert.Equal(DeviceType.CUDA, loss.device_type);
         using var cache = model.CreateCache();
-        var logits = model.Forward(tokens, cache);
+        var logits = model.forward(tokens, cache);
         Assert.Equal(DeviceType.CUDA, logits.device_type);
         Assert.False(logits.isnan().any().item<bool>());
     }

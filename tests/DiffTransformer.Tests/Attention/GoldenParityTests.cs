@@ -87,7 +87,7 @@ public class GoldenParityTests
         var cosExpected = golden.Tensors["input.cos"];
         long time = cosExpected.shape[0];
         int headDim = (int)cosExpected.shape[1] * 2;
-        var (cos, sin) = Rotary.Tables(arange(time, dtype: ScalarType.Int64), headDim, 10000, ScalarType.Float64);
+        var (cos, sin) = new RotaryEmbedding(headDim, 10000).Tables(arange(time, dtype: ScalarType.Int64), ScalarType.Float64);
         Compare.Close(cos, cosExpected, 1e-14, "cos");
         Compare.Close(sin, golden.Tensors["input.sin"], 1e-14, "sin");
     }

@@ -27,7 +27,7 @@ public class KvCacheTests
         using var cache = new KvCacheLayer(initialCapacity: 2); // forces the buffers to grow
         var parts = new List<Tensor>();
         foreach (var (start, length) in new[] { (0, 4), (4, 1), (5, 3), (8, 1) })
-            parts.Add(module.Forward(x.narrow(1, start, length), new AttentionContext { Cache = cache }));
+            parts.Add(module.forward(x.narrow(1, start, length), new AttentionContext { Cache = cache }));
         Assert.Equal(9, cache.Length);
         Compare.Close(cat(parts, 1), full, 1e-12, "cached vs full");
     }

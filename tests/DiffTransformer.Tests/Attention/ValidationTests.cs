@@ -64,9 +64,9 @@ public class ValidationTests
     {
         var module = Build.Attention(AttentionKind.Differential);
         var x = Build.Input(2, 5, 32);
-        Rejects(() => module.Forward(x, new AttentionContext { Positions = arange(4) }), "Positions", "[5] or [2, 5]", "[4]");
-        Rejects(() => module.Forward(x, new AttentionContext { Positions = zeros(2, 5) }), "Positions", "int64", "Float32");
-        Rejects(() => module.Forward(x, new AttentionContext { KeyMask = ones(2, 4) }), "KeyMask", "[2, 5]", "[2, 4]");
+        Rejects(() => module.forward(x, new AttentionContext { Positions = arange(4) }), "Positions", "[5] or [2, 5]", "[4]");
+        Rejects(() => module.forward(x, new AttentionContext { Positions = zeros(2, 5) }), "Positions", "int64", "Float32");
+        Rejects(() => module.forward(x, new AttentionContext { KeyMask = ones(2, 4) }), "KeyMask", "[2, 5]", "[2, 4]");
     }
 
     [Fact]

@@ -43,9 +43,9 @@ public class CachedLogitsTests
             mask[row, TensorIndex.Slice(time - lengths[row])] = true;
         }
         using var cache = model.CreateCache(initialCapacity: 4); // grows during the prefill
-        var parts = new List<Tensor> { model.Forward(padded, cache, mask) };
+        var parts = new List<Tensor> { model.forward(padded, cache, mask) };
         for (int s = 0; s < steps; s++)
-            parts.Add(model.Forward(tensor(continuations.Select(c => c[s]).ToArray()).unsqueeze(1), cache));
+            parts.Add(model.forward(tensor(continuations.Select(c => c[s]).ToArray()).unsqueeze(1), cache));
         var batched = cat(parts, 1); // [3, time + steps, vocab]
 
         for (int row = 0; row < 3; row++)
@@ -64,19 +64,19 @@ public class CachedLogitsTests
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         using var cache = model.CreateCache(initialCapacity: 64);
-        model.Forward(tensor(Decoding.RandomTokens(9, 1)).view(1, 9), cache);
+        model.forward(tensor(Decoding.RandomTokens(9, 1)).view(1, 9), cache);
         cache.Reset();
         Assert.Equal(0, cache.Length);
 
         var tokens = tensor(Decoding.RandomTokens(20, 2)).view(2, 10);
         var full = model.call(tokens);
-        var cached = cat(new[] { model.Forward(tokens.narrow(1, 0, 6), cache), model.Forward(tokens.narrow(1, 6, 4), cache) }, 1);
+        var cached = cat(new[] { model.forward(tokens.narrow(1, 0, 6), cache), model.forward(tokens.narrow(1, 6, 4), cache) }, 1);
         Compare.Close(cached, full, 1e-9, "after reset, batch 2");
 
         cache.Reset();
         model.to(ScalarType.Float32); // ... and another dtype
         var full32 = model.call(tokens);
-        var cached32 = cat(new[] { model.Forward(tokens.narrow(1, 0, 9), cache), model.Forward(tokens.narrow(1, 9, 1), cache) }, 1);
+        var cached32 = cat(new[] { model.forward(tokens.narrow(1, 0, 9), cache), model.forward(tokens.narrow(1, 9, 1), cache) }, 1);
         Assert.Equal(ScalarType.Float32, cached32.dtype);
         Compare.Close(cached32, full32, 1e-5, "after reset, float32");
     }
@@ -90,10 +90,10 @@ public class CachedLogitsTests
         using var cache = model.CreateCache();
         var tokens = tensor(Decoding.RandomTokens(8, 3)).view(1, 8);
         var full = model.call(tokens);
-        model.Forward(tokens.narrow(1, 0, 6), cache);
-        model.Forward(tensor(new long[] { 1, 2, 3 }).view(1, 3), cache); // a detour, then rewind
+        model.forward(tokens.narrow(1, 0, 6), cache);
+        model.forward(tensor(new long[] { 1, 2, 3 }).view(1, 3), cache); // a detour, then rewind
         cache.Crop(6);
-        var step = model.Forward(tokens.narrow(1, 6, 2), cache);
+        var step = model.forward(tokens.narrow(1, 6, 2), cache);
         Compare.Close(step, full.narrow(1, 6, 2), 1e-9, "after crop");
         Assert.Throws<ArgumentOutOfRangeException>(() => cache.Crop(9));
     }
@@ -108,11 +108,11 @@ public class CachedLogitsTests
         var full = model.call(tokens);
         using var cache = model.CreateCache(initialCapacity: 2);
         cache.EnsureCapacity(20); // before anything is cached: the first append allocates 20
-        var parts = new List<Tensor> { model.Forward(tokens.narrow(1, 0, 5), cache) };
+        var parts = new List<Tensor> { model.forward(tokens.narrow(1, 0, 5), cache) };
         Assert.Equal(20, cache.Layers[1].Capacity);
         cache.EnsureCapacity(30); // with 5 cached: grows now, keeping them
         Assert.Equal(30, cache.Layers[0].Capacity);
-        for (int t = 5; t < 30; t++) parts.Add(model.Forward(tokens.narrow(1, t, 1), cache));
+        for (int t = 5; t < 30; t++) parts.Add(model.forward(tokens.narrow(1, t, 1), cache));
         Assert.Equal(30, cache.Layers[0].Capacity); // no regrowth
         Compare.Close(cat(parts, 1), full, 1e-9, "after EnsureCapacity");
         Assert.Throws<ArgumentOutOfRangeException>(() => cache.EnsureCapacity(0));
@@ -124,8 +124,8 @@ public class CachedLogitsTests
         var model = Decoding.Model(AttentionKind.Softmax);
         using var scope = NewDisposeScope();
         using var cache = model.CreateCache();
-        model.Forward(zeros(new long[] { 2, 3 }, ScalarType.Int64), cache);
-        var error = Assert.Throws<ArgumentException>(() => model.Forward(zeros(new long[] { 3, 1 }, ScalarType.Int64), cache));
+        model.forward(zeros(new long[] { 2, 3 }, ScalarType.Int64), cache);
+        var error = Assert.Throws<ArgumentException>(() => model.forward(zeros(new long[] { 3, 1 }, ScalarType.Int64), cache));
         Assert.Contains("batch 3", error.Message);
         Assert.Contains("batch 2", error.Message);
     }
@@ -140,9 +140,9 @@ public class CachedLogitsTests
         using var cache = model.CreateCache(initialCapacity: 2);
         for (int round = 0; round < 2; round++) // the second round reuses the cache after a reset
         {
-            var parts = new List<Tensor> { model.Forward(tokens.narrow(1, 0, 5), cache) };
-            for (int t = 5; t < 9; t++) parts.Add(model.Forward(tokens.narrow(1, t, 1), cache));
-            parts.Add(model.Forward(tokens.narrow(1, 9, 3), cache)); // a few tokens per step also work
+            var parts = new List<Tensor> { model.forward(tokens.narrow(1, 0, 5), cache) };
+            for (int t = 5; t < 9; t++) parts.Add(model.forward(tokens.narrow(1, t, 1), cache));
+            parts.Add(model.forward(tokens.narrow(1, 9, 3), cache)); // a few tokens per step also work
             Assert.Equal(12, cache.Length);
             Compare.Close(cat(parts, 1), full, tolerance, $"{kind} kv={kvHeads} {dtype} {kernel} round {round}");
             cache.Reset();

@@ -106,7 +106,7 @@ public class GenerationValidationTests
             Tensor tokens;
             try { tokens = ids.to(dtype); }
             catch (Exception) { continue; } // a dtype LibTorch does not convert to on the CPU
-            bool byForward = RejectsDtype(() => Model.Forward(tokens));
+            bool byForward = RejectsDtype(() => Model.forward(tokens));
             bool byGenerate = RejectsDtype(() => Model.Generate(tokens, null, new() { MaxNewTokens = 1 }));
             Assert.True(byForward == byGenerate,
                 $"{dtype}: Forward {(byForward ? "rejects" : "accepts")} it but Generate {(byGenerate ? "rejects" : "accepts")} it");

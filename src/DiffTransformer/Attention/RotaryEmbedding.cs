@@ -5,20 +5,21 @@ namespace DiffTransformer;
 
 /// <summary>
 /// Rotary position embedding in the interleaved (GPT-J) layout: dimensions <c>(2i, 2i+1)</c> of each head are rotated
-/// by the angle <c>position * theta^(-2i/headDim)</c>.
+/// by the angle <c>position * theta^(-2i/headDim)</c>. One value per attention module; every layer of a model has an
+/// equal one, so a model call builds the tables once.
 /// </summary>
-internal static class Rotary
+internal sealed record RotaryEmbedding(int HeadDim, double Theta)
 {
     /// <summary>
     /// Cosine and sine tables for <paramref name="positions"/> (<c>[time]</c> or <c>[batch, time]</c>, int64), each of
     /// shape <c>positions.shape + [headDim/2]</c>, in <paramref name="dtype"/> on the positions' device.
     /// Angles are computed in float64 so that every dtype gets correctly rounded tables.
     /// </summary>
-    public static (Tensor Cos, Tensor Sin) Tables(Tensor positions, int headDim, double theta, ScalarType dtype)
+    public (Tensor Cos, Tensor Sin) Tables(Tensor positions, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var exponents = ScalarMath.Range(0, headDim, 2, ScalarType.Float64, positions.device).DividedBy(headDim);
-        var inverseFrequency = ScalarMath.PowerOf(theta, -exponents);
+        var exponents = ScalarMath.Range(0, HeadDim, 2, ScalarType.Float64, positions.device).DividedBy(HeadDim);
+        var inverseFrequency = ScalarMath.PowerOf(Theta, -exponents);
         var angles = positions.to(ScalarType.Float64).unsqueeze(-1) * inverseFrequency;
         return (angles.cos().to(dtype).MoveToOuterDisposeScope(), angles.sin().to(dtype).MoveToOuterDisposeScope());
     }
