@@ -13,15 +13,8 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     private protected CausalSelfAttention(string name, int embedDim, int numHeads, int? numKvHeads,
         AttentionKernel kernel, double ropeTheta) : base(name)
     {
-        Guard.Positive(embedDim, nameof(embedDim));
-        Guard.Positive(numHeads, nameof(numHeads));
+        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, AttentionArgumentNames.Constructor);
         int kvHeads = numKvHeads ?? numHeads;
-        Guard.Positive(kvHeads, nameof(numKvHeads));
-        if (numHeads % kvHeads != 0)
-            throw new ArgumentException(
-                $"numHeads must be divisible by numKvHeads; got numHeads={numHeads}, numKvHeads={kvHeads}.", nameof(numKvHeads));
-        Guard.Defined(kernel, nameof(kernel));
-        Guard.PositiveFinite(ropeTheta, nameof(ropeTheta));
         EmbedDim = embedDim;
         NumHeads = numHeads;
         NumKvHeads = kvHeads;
@@ -95,6 +88,22 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
 
     /// <summary>Computes the attention for a prepared call: projections, the kernel path <see cref="AttentionCall.Path"/> names, output.</summary>
     private protected abstract Tensor Attend(Tensor x, AttentionCall call);
+
+    /// <summary>The rules every attention module shares: positive sizes, kv heads dividing the heads, a known kernel, a positive theta.</summary>
+    private protected static void CheckCommon(int embedDim, int numHeads, int? numKvHeads, AttentionKernel kernel, double ropeTheta,
+        AttentionArgumentNames names)
+    {
+        Guard.Positive(embedDim, names.EmbedDim);
+        Guard.Positive(numHeads, names.NumHeads);
+        int kvHeads = numKvHeads ?? numHeads;
+        Guard.Positive(kvHeads, names.NumKvHeads);
+        if (numHeads % kvHeads != 0)
+            throw new ArgumentException(
+                $"{names.NumHeads} must be divisible by {names.NumKvHeads}; got {names.NumHeads}={numHeads}, {names.NumKvHeads}={kvHeads}.",
+                names.NumKvHeads);
+        Guard.Defined(kernel, names.Kernel);
+        Guard.PositiveFinite(ropeTheta, names.RopeTheta);
+    }
 
     /// <summary>Creates a Linear layer without bias, as all official projections are.</summary>
     private protected static TorchSharp.Modules.Linear Projection(int inputs, int outputs) =>

@@ -34,12 +34,8 @@ public sealed class DiffAttention : CausalSelfAttention
         : base(nameof(DiffAttention), embedDim, numHeads, numKvHeads, kernel, ropeTheta)
     {
         Guard.NonNegative(depth, nameof(depth));
-        Guard.DivisibleBy(embedDim, nameof(embedDim), 2 * numHeads, "2 * numHeads");
+        CheckShape(embedDim, numHeads, numKvHeads, kernel, ropeTheta, AttentionArgumentNames.Constructor);
         headDim = embedDim / numHeads / 2;
-        if (headDim % 2 != 0)
-            throw new ArgumentException(
-                $"embedDim / numHeads / 2 (headDim) must be even for the rotary embedding; got embedDim={embedDim}, numHeads={numHeads}, headDim {headDim}.",
-                nameof(embedDim));
         Depth = depth;
         LambdaInit = LambdaInitFor(depth);
         int kvWidth = 2 * NumKvHeads * headDim;
@@ -54,6 +50,19 @@ public sealed class DiffAttention : CausalSelfAttention
         subln = new RmsNorm(2 * headDim, eps: 1e-5);
         RegisterComponents();
         this.DetachParametersFromScopes();
+    }
+
+    /// <summary>The shape rules of the constructor, for the constructor and for <see cref="DiffTransformerConfig.Validate"/>.</summary>
+    internal static void CheckShape(int embedDim, int numHeads, int? numKvHeads, AttentionKernel kernel, double ropeTheta,
+        AttentionArgumentNames names)
+    {
+        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, names);
+        Guard.DivisibleBy(embedDim, names.EmbedDim, 2 * numHeads, $"2 * {names.NumHeads}");
+        int headDim = embedDim / numHeads / 2;
+        if (headDim % 2 != 0)
+            throw new ArgumentException(
+                $"{names.EmbedDim} / {names.NumHeads} / 2 (headDim) must be even for the rotary embedding; got {names.EmbedDim}={embedDim}, {names.NumHeads}={numHeads}, headDim {headDim}.",
+                names.EmbedDim);
     }
 
     /// <summary>Query/key sub-head size; values and outputs use <c>2 * HeadDim</c> per head.</summary>

@@ -28,8 +28,7 @@ public sealed class DiffAttentionV2 : CausalSelfAttention
         AttentionKernel kernel = AttentionKernel.Auto, double ropeTheta = 10000)
         : base(nameof(DiffAttentionV2), embedDim, numHeads, numKvHeads, kernel, ropeTheta)
     {
-        Guard.Positive(headDim, nameof(headDim));
-        Guard.Even(headDim, nameof(headDim));
+        CheckShape(embedDim, numHeads, numKvHeads, headDim, kernel, ropeTheta, AttentionArgumentNames.Constructor);
         this.headDim = headDim;
         q_proj = Projection(embedDim, 2 * numHeads * headDim);
         k_proj = Projection(embedDim, NumKvHeads * headDim);
@@ -42,6 +41,20 @@ public sealed class DiffAttentionV2 : CausalSelfAttention
 
     /// <inheritdoc />
     public override int HeadDim => headDim;
+
+    /// <summary>
+    /// The shape rules of the constructor, for the constructor and for <see cref="DiffTransformerConfig.Validate"/>;
+    /// a null <paramref name="headDim"/> stands for <c>embedDim / numHeads</c>, which must then divide evenly.
+    /// </summary>
+    internal static void CheckShape(int embedDim, int numHeads, int? numKvHeads, int? headDim, AttentionKernel kernel, double ropeTheta,
+        AttentionArgumentNames names)
+    {
+        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, names);
+        if (headDim is null) Guard.DivisibleBy(embedDim, names.EmbedDim, numHeads, names.NumHeads);
+        int resolved = headDim ?? embedDim / numHeads;
+        Guard.Positive(resolved, names.HeadDim);
+        Guard.Even(resolved, names.HeadDim);
+    }
 
     /// <inheritdoc />
     public override AttentionKind Kind => AttentionKind.DifferentialV2;

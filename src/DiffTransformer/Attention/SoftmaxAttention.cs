@@ -26,12 +26,8 @@ public sealed class SoftmaxAttention : CausalSelfAttention
         AttentionKernel kernel = AttentionKernel.Auto, double ropeTheta = 10000)
         : base(nameof(SoftmaxAttention), embedDim, numHeads, numKvHeads, kernel, ropeTheta)
     {
-        Guard.DivisibleBy(embedDim, nameof(embedDim), numHeads, nameof(numHeads));
+        CheckShape(embedDim, numHeads, numKvHeads, kernel, ropeTheta, AttentionArgumentNames.Constructor);
         headDim = embedDim / numHeads;
-        if (headDim % 2 != 0)
-            throw new ArgumentException(
-                $"embedDim / numHeads (the head size) must be even for the rotary embedding; got embedDim={embedDim}, numHeads={numHeads}, head size {headDim}.",
-                nameof(embedDim));
         q_proj = Projection(embedDim, numHeads * headDim);
         k_proj = Projection(embedDim, NumKvHeads * headDim);
         v_proj = Projection(embedDim, NumKvHeads * headDim);
@@ -42,6 +38,19 @@ public sealed class SoftmaxAttention : CausalSelfAttention
 
     /// <inheritdoc />
     public override int HeadDim => headDim;
+
+    /// <summary>The shape rules of the constructor, for the constructor and for <see cref="DiffTransformerConfig.Validate"/>.</summary>
+    internal static void CheckShape(int embedDim, int numHeads, int? numKvHeads, AttentionKernel kernel, double ropeTheta,
+        AttentionArgumentNames names)
+    {
+        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, names);
+        Guard.DivisibleBy(embedDim, names.EmbedDim, numHeads, names.NumHeads);
+        int headDim = embedDim / numHeads;
+        if (headDim % 2 != 0)
+            throw new ArgumentException(
+                $"{names.EmbedDim} / {names.NumHeads} (the head size) must be even for the rotary embedding; got {names.EmbedDim}={embedDim}, {names.NumHeads}={numHeads}, head size {headDim}.",
+                names.EmbedDim);
+    }
 
     /// <inheritdoc />
     public override AttentionKind Kind => AttentionKind.Softmax;

@@ -96,30 +96,20 @@ public sealed record DiffTransformerConfig
         _ => throw new ArgumentOutOfRangeException(nameof(Attention), Attention, "Unknown attention kind."),
     };
 
+    /// <summary>The attention modules' own shape rules, named after these properties.</summary>
     private void CheckAttentionShape()
     {
-        Guard.Positive(EmbedDim, nameof(EmbedDim));
-        Guard.Positive(NumHeads, nameof(NumHeads));
-        int kv = NumKvHeads ?? NumHeads;
-        Guard.Positive(kv, nameof(NumKvHeads));
-        if (NumHeads % kv != 0)
-            throw new ArgumentException($"NumHeads must be divisible by NumKvHeads; got NumHeads={NumHeads}, NumKvHeads={kv}.", nameof(NumKvHeads));
-        Guard.Defined(Kernel, nameof(Kernel));
-        Guard.PositiveFinite(RopeTheta, nameof(RopeTheta));
+        var names = AttentionArgumentNames.Config;
         switch (Attention)
         {
             case AttentionKind.Softmax:
-                Guard.DivisibleBy(EmbedDim, nameof(EmbedDim), NumHeads, nameof(NumHeads));
-                Guard.Even(EmbedDim / NumHeads, "EmbedDim / NumHeads");
+                SoftmaxAttention.CheckShape(EmbedDim, NumHeads, NumKvHeads, Kernel, RopeTheta, names);
                 break;
             case AttentionKind.Differential:
-                Guard.DivisibleBy(EmbedDim, nameof(EmbedDim), 2 * NumHeads, "2 * NumHeads");
-                Guard.Even(EmbedDim / NumHeads / 2, "EmbedDim / NumHeads / 2");
+                DiffAttention.CheckShape(EmbedDim, NumHeads, NumKvHeads, Kernel, RopeTheta, names);
                 break;
             case AttentionKind.DifferentialV2:
-                if (HeadDim is null) Guard.DivisibleBy(EmbedDim, nameof(EmbedDim), NumHeads, nameof(NumHeads));
-                Guard.Positive(ResolvedHeadDim, nameof(HeadDim));
-                Guard.Even(ResolvedHeadDim, nameof(HeadDim));
+                DiffAttentionV2.CheckShape(EmbedDim, NumHeads, NumKvHeads, HeadDim, Kernel, RopeTheta, names);
                 break;
         }
     }

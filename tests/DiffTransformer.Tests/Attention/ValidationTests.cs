@@ -91,8 +91,9 @@ public class ValidationTests
         // Softmax heads must split EmbedDim evenly into heads of even size; V1 into 2 * NumHeads sub-heads of even size.
         var softmax = good with { Attention = AttentionKind.Softmax };
         Rejects(() => (softmax with { NumHeads = 3, NumKvHeads = 1 }).Validate(), "EmbedDim", "divisible by NumHeads", "EmbedDim=32");
-        Rejects(() => (softmax with { NumHeads = 32 }).Validate(), "EmbedDim / NumHeads", "even", "got 1");
-        Rejects(() => (good with { EmbedDim = 24, NumHeads = 4 }).Validate(), "EmbedDim / NumHeads / 2", "even", "got 3");
+        // The modules' own rules, in the config's names: the same message as the constructor's, with EmbedDim for embedDim.
+        Rejects(() => (softmax with { NumHeads = 32 }).Validate(), "EmbedDim", "EmbedDim / NumHeads (the head size) must be even", "head size 1");
+        Rejects(() => (good with { EmbedDim = 24, NumHeads = 4 }).Validate(), "EmbedDim", "EmbedDim / NumHeads / 2 (headDim) must be even", "headDim 3");
         var v2 = good with { Attention = AttentionKind.DifferentialV2 };
         Rejects(() => (v2 with { NumHeads = 3, NumKvHeads = 1 }).Validate(), "EmbedDim", "divisible by NumHeads", "NumHeads=3");
         Rejects(() => (v2 with { HeadDim = 0 }).Validate(), "HeadDim", "positive", "0");
