@@ -1,3 +1,4 @@
+using DiffTransformer.Retrieval;
 namespace NeedleInAHaystack;
 
 /// <summary>Settings of one comparison run. The defaults are the README's run.</summary>

@@ -1,4 +1,5 @@
 using DiffTransformer;
+using DiffTransformer.Retrieval;
 
 namespace NeedleInAHaystack;
 

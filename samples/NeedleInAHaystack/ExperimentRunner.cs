@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DiffTransformer;
+using DiffTransformer.Retrieval;
 using DiffTransformer.Samples;
 using TorchSharp;
 using static TorchSharp.torch;

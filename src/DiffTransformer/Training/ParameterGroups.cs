@@ -4,15 +4,6 @@ using static TorchSharp.torch;
 
 namespace DiffTransformer;
 
-/// <summary>A module's trainable parameters split by whether they get weight decay.</summary>
-/// <param name="Decay">Matrices: decayed.</param>
-/// <param name="NoDecay">Vectors and embedding tables: not decayed.</param>
-public sealed record ParameterSplit(IReadOnlyList<(string Name, Parameter Parameter)> Decay, IReadOnlyList<(string Name, Parameter Parameter)> NoDecay)
-{
-    /// <summary>Both lists, decayed first: the order of the optimizer's parameters.</summary>
-    public IEnumerable<(string Name, Parameter Parameter)> All => Decay.Concat(NoDecay);
-}
-
 /// <summary>
 /// AdamW set-up with two parameter groups. The rule, by shape and owning module: a trainable parameter with two or more
 /// dimensions gets weight decay (every projection matrix: <c>q_proj k_proj v_proj out_proj/o_proj</c>, V2's

@@ -160,7 +160,7 @@ public sealed class Trainer : IDisposable
     public EvaluationResult Evaluate()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        return Evaluation.Evaluate(Model, Data.GetValidationBatches(device), Options.MaxEvaluationBatches);
+        return ValidationLoss.Evaluate(Model, Data.GetValidationBatches(device), Options.MaxEvaluationBatches);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using DiffTransformer.Retrieval;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -85,7 +85,7 @@ public sealed class DataAndEvaluationTests
         var secondTargets = randint(0, 256, new long[] { 1, 8 });
         secondTargets[0].narrow(0, 0, 5).fill_(TrainingBatch.IgnoreIndex); // only 3 scored targets
 
-        var result = Evaluation.Evaluate(model, new[]
+        var result = ValidationLoss.Evaluate(model, new[]
         {
             new TrainingBatch(first.clone(), firstTargets.clone()), new TrainingBatch(second.clone(), secondTargets.clone()),
         });
@@ -101,14 +101,14 @@ public sealed class DataAndEvaluationTests
         Assert.Equal(Math.Exp(result.Loss), result.Perplexity, 10);
 
         // maxBatches stops after the first batch: its 16 targets, its loss.
-        var limited = Evaluation.Evaluate(model, new[]
+        var limited = ValidationLoss.Evaluate(model, new[]
         {
             new TrainingBatch(first.clone(), firstTargets.clone()), new TrainingBatch(second.clone(), secondTargets.clone()),
         }, maxBatches: 1);
         double firstOnly = nn.functional.cross_entropy(model.forward(first).reshape(-1, 256), firstTargets.reshape(-1)).item<float>();
         Assert.Equal(16, limited.Tokens);
         Assert.Equal(firstOnly, limited.Loss, 5);
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Evaluation.Evaluate(model, Array.Empty<TrainingBatch>(), maxBatches: 0));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => ValidationLoss.Evaluate(model, Array.Empty<TrainingBatch>(), maxBatches: 0));
         Assert.Equal("maxBatches", error.ParamName);
     }
 
@@ -118,7 +118,7 @@ public sealed class DataAndEvaluationTests
         using var model = new DiffTransformerLM(Corpus.ByteConfig());
         var all = full(new long[] { 1, 4 }, TrainingBatch.IgnoreIndex, ScalarType.Int64);
         var error = Assert.Throws<ArgumentException>(() =>
-            Evaluation.Evaluate(model, new[] { new TrainingBatch(zeros(new long[] { 1, 4 }, ScalarType.Int64), all) }));
+            ValidationLoss.Evaluate(model, new[] { new TrainingBatch(zeros(new long[] { 1, 4 }, ScalarType.Int64), all) }));
         Assert.Equal("batches", error.ParamName);
     }
 }

@@ -31,7 +31,7 @@ public sealed class HandWrittenLoopTests
             optimizer.zero_grad();
             losses.Add(loss.item<float>());
         }
-        var validation = Evaluation.Evaluate(model, data.GetValidationBatches(CPU));
+        var validation = ValidationLoss.Evaluate(model, data.GetValidationBatches(CPU));
         // ---
 
         manual_seed(7);

@@ -1,4 +1,4 @@
-namespace DiffTransformer;
+namespace DiffTransformer.Retrieval;
 
 /// <summary>
 /// Shape of a <see cref="NeedleRetrievalTask"/>: a multi-needle key-value retrieval task in the style of the paper's

@@ -1,7 +1,8 @@
+using DiffTransformer.Retrieval;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DiffTransformer.Tests;
+namespace DiffTransformer.Tests.Retrieval;
 
 public class AttentionAllocationTests
 {

@@ -1,7 +1,8 @@
+using DiffTransformer.Retrieval;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DiffTransformer.Tests;
+namespace DiffTransformer.Tests.Retrieval;
 
 public class RetrievalEvaluationTests
 {
@@ -23,7 +24,7 @@ public class RetrievalEvaluationTests
         Assert.Equal(expected, result.Correct);
         Assert.Equal(expected.Count(c => c) / 24.0, result.Accuracy, 12);
         // Only the answer is scored, so the answer loss is the trainer's validation loss.
-        var validation = Evaluation.Evaluate(model, task.GetValidationBatches(CPU));
+        var validation = ValidationLoss.Evaluate(model, task.GetValidationBatches(CPU));
         Assert.Equal(validation.Loss, result.Loss, 5);
         Assert.Equal(new[] { 6, 6, 6, 6 }, result.ExamplesByDepth);
         for (int b = 0; b < 4; b++)

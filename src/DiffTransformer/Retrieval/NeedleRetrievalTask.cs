@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DiffTransformer;
+namespace DiffTransformer.Retrieval;
 
 /// <summary>
 /// A seeded multi-needle retrieval task (the paper's needle-in-a-haystack evaluation in miniature) that is also
