@@ -1,3 +1,4 @@
+using System.Numerics;
 using TorchSharp;
 
 namespace DiffTransformer;
@@ -10,14 +11,29 @@ internal static class Guard
         if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive; got {value}.");
     }
 
-    public static void NonNegative(int value, string name)
+    /// <summary>Checks <c>value &gt;= minimum</c> (NaN fails).</summary>
+    public static void AtLeast<T>(T value, string name, T minimum) where T : INumber<T>
     {
-        if (value < 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be >= 0; got {value}.");
+        if (!(value >= minimum)) throw new ArgumentOutOfRangeException(name, value, $"{name} must be >= {minimum}; got {value}.");
     }
 
-    public static void NonNegative(long value, string name)
+    public static void NonNegative<T>(T value, string name) where T : INumber<T> => AtLeast(value, name, T.Zero);
+
+    /// <summary>Checks <c>0 &lt;= value &lt;= bound</c> (NaN fails), where <paramref name="boundName"/> names the bound.</summary>
+    public static void UpTo<T>(T value, string name, T bound, string boundName) where T : INumber<T>
     {
-        if (value < 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be >= 0; got {value}.");
+        if (!(value >= T.Zero && value <= bound))
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must lie in [0, {boundName}={bound}]; got {value}.");
+    }
+
+    /// <summary>
+    /// Checks <c>0 &lt;= value &lt; count</c>, where <paramref name="countName"/> names the count; <paramref name="name"/>
+    /// may be an element (<c>StopTokens[2]</c>) of the argument <paramref name="argument"/>.
+    /// </summary>
+    public static void Index(long value, string name, long count, string countName, string argument)
+    {
+        if (value < 0 || value >= count)
+            throw new ArgumentOutOfRangeException(argument, value, $"{name} must lie in [0, {count}) ({countName}); got {value}.");
     }
 
     public static void NonNegativeFinite(double value, string name)
@@ -35,7 +51,13 @@ internal static class Guard
     public static void PositiveFinite(double value, string name)
     {
         if (!(value > 0) || double.IsInfinity(value))
-            throw new ArgumentOutOfRangeException(name, value, $"{name} must be a positive finite number; got {value}.");
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be a positive finite number (> 0); got {value}.");
+    }
+
+    /// <summary>Checks <c>0 &lt; value &lt;= 1</c> (NaN fails).</summary>
+    public static void PositiveUpToOne(double value, string name)
+    {
+        if (!(value > 0 && value <= 1)) throw new ArgumentOutOfRangeException(name, value, $"{name} must lie in (0, 1]; got {value}.");
     }
 
     public static void DivisibleBy(int value, string name, int divisor, string divisorText)

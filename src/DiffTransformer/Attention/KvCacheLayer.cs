@@ -18,7 +18,7 @@ public sealed class KvCacheLayer : IDisposable
     /// <summary>Creates an empty cache whose buffers start with room for <paramref name="initialCapacity"/> positions.</summary>
     public KvCacheLayer(long initialCapacity = 256)
     {
-        CheckPositions(initialCapacity, nameof(initialCapacity));
+        Guard.AtLeast(initialCapacity, nameof(initialCapacity), 1);
         minimumCapacity = initialCapacity;
     }
 
@@ -40,7 +40,7 @@ public sealed class KvCacheLayer : IDisposable
     /// </summary>
     public void EnsureCapacity(long positions)
     {
-        CheckPositions(positions, nameof(positions));
+        Guard.AtLeast(positions, nameof(positions), 1);
         minimumCapacity = Math.Max(minimumCapacity, positions);
         if (keys is null || Capacity >= positions) return;
         if (Length > 0) Grow(positions);
@@ -111,12 +111,6 @@ public sealed class KvCacheLayer : IDisposable
     static bool SameLayout(Tensor buffer, Tensor t) =>
         buffer.shape[0] == t.shape[0] && buffer.shape[1] == t.shape[1] && buffer.shape[3] == t.shape[3] &&
         buffer.dtype == t.dtype && buffer.device_type == t.device_type && buffer.device_index == t.device_index;
-
-    static void CheckPositions(long positions, string name)
-    {
-        if (positions < 1)
-            throw new ArgumentOutOfRangeException(name, positions, $"{name} must be >= 1; got {positions}.");
-    }
 
     /// <inheritdoc />
     public void Dispose()

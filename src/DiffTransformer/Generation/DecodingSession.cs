@@ -105,7 +105,7 @@ internal sealed class DecodingSession : IDisposable
             if (DTypes.IsHalf(scores.dtype)) scores = scores.to(ScalarType.Float32);
             if (stopTokens is not null && step < options.MinNewTokens)
                 scores = scores.IndexFilled(1, stopTokens, double.NegativeInfinity);
-            scores = LogitsProcessing.Process(scores, options, seen);
+            scores = LogitsProcessing.ProcessUnchecked(scores, options, seen); // the options were validated with the request
             var next = LogitsProcessing.Choose(scores, options.Samples, generator);
 
             generated.select(1, step).copy_(next);

@@ -64,28 +64,15 @@ public sealed record GenerationOptions
     /// </summary>
     public void Validate(int vocabSize)
     {
-        if (MaxNewTokens < 1)
-            throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, $"{nameof(MaxNewTokens)} must be >= 1; got {MaxNewTokens}.");
-        if (MinNewTokens < 0 || MinNewTokens > MaxNewTokens)
-            throw new ArgumentOutOfRangeException(nameof(MinNewTokens), MinNewTokens,
-                $"{nameof(MinNewTokens)} must lie in [0, {nameof(MaxNewTokens)}={MaxNewTokens}]; got {MinNewTokens}.");
-        if (!(Temperature >= 0) || double.IsInfinity(Temperature))
-            throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature,
-                $"{nameof(Temperature)} must be a finite number >= 0 (0 = greedy); got {Temperature}.");
-        if (TopK < 0)
-            throw new ArgumentOutOfRangeException(nameof(TopK), TopK, $"{nameof(TopK)} must be >= 0 (0 = disabled); got {TopK}.");
-        if (!(TopP > 0 && TopP <= 1))
-            throw new ArgumentOutOfRangeException(nameof(TopP), TopP, $"{nameof(TopP)} must lie in (0, 1] (1 = disabled); got {TopP}.");
-        if (!(RepetitionPenalty > 0) || double.IsInfinity(RepetitionPenalty))
-            throw new ArgumentOutOfRangeException(nameof(RepetitionPenalty), RepetitionPenalty,
-                $"{nameof(RepetitionPenalty)} must be a finite number > 0 (1 = disabled); got {RepetitionPenalty}.");
+        Guard.AtLeast(MaxNewTokens, nameof(MaxNewTokens), 1);
+        Guard.UpTo(MinNewTokens, nameof(MinNewTokens), MaxNewTokens, nameof(MaxNewTokens));
+        Guard.NonNegativeFinite(Temperature, nameof(Temperature));
+        Guard.NonNegative(TopK, nameof(TopK));
+        Guard.PositiveUpToOne(TopP, nameof(TopP));
+        Guard.PositiveFinite(RepetitionPenalty, nameof(RepetitionPenalty));
         if (StopTokens is null)
             throw new ArgumentNullException(nameof(StopTokens), $"{nameof(StopTokens)} must not be null (use an empty list).");
         for (int i = 0; i < StopTokens.Count; i++)
-        {
-            if (StopTokens[i] < 0 || StopTokens[i] >= vocabSize)
-                throw new ArgumentOutOfRangeException(nameof(StopTokens), StopTokens[i],
-                    $"{nameof(StopTokens)}[{i}] must lie in [0, {vocabSize}) (VocabSize); got {StopTokens[i]}.");
-        }
+            Guard.Index(StopTokens[i], $"{nameof(StopTokens)}[{i}]", vocabSize, nameof(DiffTransformerConfig.VocabSize), nameof(StopTokens));
     }
 }

@@ -17,21 +17,16 @@ public static class LogitsProcessing
     public static Tensor ApplyRepetitionPenalty(Tensor scores, Tensor seen, double penalty)
     {
         CheckScores(scores);
-        if (seen is null || !seen.shape.SequenceEqual(scores.shape))
-            throw new ArgumentException($"seen must have the shape of scores {Guard.Shape(scores)}; got {(seen is null ? "null" : Guard.Shape(seen))}.", nameof(seen));
-        if (!(penalty > 0) || double.IsInfinity(penalty))
-            throw new ArgumentOutOfRangeException(nameof(penalty), penalty, $"{nameof(penalty)} must be a finite number > 0; got {penalty}.");
-        using var scope = NewDisposeScope();
-        var penalised = where(scores.Less(0), scores.Times(penalty), scores.DividedBy(penalty));
-        return where(seen.to(ScalarType.Bool), penalised, scores).MoveToOuterDisposeScope();
+        CheckSeen(seen, scores);
+        Guard.PositiveFinite(penalty, nameof(penalty));
+        return RepetitionPenalty(scores, seen, penalty);
     }
 
     /// <summary>Divides the scores by <paramref name="temperature"/> (&gt; 0).</summary>
     public static Tensor ApplyTemperature(Tensor scores, double temperature)
     {
         CheckScores(scores);
-        if (!(temperature > 0) || double.IsInfinity(temperature))
-            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, $"{nameof(temperature)} must be a finite number > 0; got {temperature}.");
+        Guard.PositiveFinite(temperature, nameof(temperature));
         return scores.DividedBy(temperature);
     }
 
@@ -42,12 +37,8 @@ public static class LogitsProcessing
     public static Tensor ApplyTopK(Tensor scores, int topK)
     {
         CheckScores(scores);
-        if (topK < 1)
-            throw new ArgumentOutOfRangeException(nameof(topK), topK, $"{nameof(topK)} must be >= 1; got {topK}.");
-        using var scope = NewDisposeScope();
-        int k = (int)Math.Min(topK, scores.shape[1]);
-        var kth = scores.topk(k, dim: 1).values.narrow(1, k - 1, 1);
-        return scores.Filled(scores < kth, double.NegativeInfinity).MoveToOuterDisposeScope();
+        Guard.AtLeast(topK, nameof(topK), 1);
+        return TopK(scores, topK);
     }
 
     /// <summary>
@@ -57,15 +48,8 @@ public static class LogitsProcessing
     public static Tensor ApplyTopP(Tensor scores, double topP)
     {
         CheckScores(scores);
-        if (!(topP > 0 && topP <= 1))
-            throw new ArgumentOutOfRangeException(nameof(topP), topP, $"{nameof(topP)} must lie in (0, 1]; got {topP}.");
-        using var scope = NewDisposeScope();
-        var (sorted, order) = scores.sort(dim: 1, descending: false);
-        var cumulative = sorted.softmax(1).cumsum(1);
-        var removeSorted = cumulative.AtMostMask(1 - topP);
-        removeSorted.narrow(1, scores.shape[1] - 1, 1).zero_(); // the most likely token stays
-        var remove = removeSorted.scatter(1, order, removeSorted);
-        return scores.Filled(remove, double.NegativeInfinity).MoveToOuterDisposeScope();
+        Guard.PositiveUpToOne(topP, nameof(topP));
+        return TopP(scores, topP);
     }
 
     /// <summary>
@@ -79,15 +63,25 @@ public static class LogitsProcessing
         CheckScores(scores);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate((int)scores.shape[1]);
+        if (options.RepetitionPenalty != 1)
+            CheckSeen(seen ?? throw new ArgumentNullException(nameof(seen), "seen is needed with a repetition penalty."), scores);
+        return ProcessUnchecked(scores, options, seen);
+    }
+
+    /// <summary>
+    /// <see cref="Process"/> without its checks, for a generation that validated its options once: scores of the model's
+    /// vocabulary, <paramref name="seen"/> present with a repetition penalty.
+    /// </summary>
+    internal static Tensor ProcessUnchecked(Tensor scores, GenerationOptions options, Tensor? seen)
+    {
         using var scope = NewDisposeScope();
         var result = scores;
-        if (options.RepetitionPenalty != 1)
-            result = ApplyRepetitionPenalty(result, seen ?? throw new ArgumentNullException(nameof(seen), "seen is needed with a repetition penalty."), options.RepetitionPenalty);
+        if (options.RepetitionPenalty != 1) result = RepetitionPenalty(result, seen!, options.RepetitionPenalty);
         if (options.Samples)
         {
-            if (options.Temperature != 1) result = ApplyTemperature(result, options.Temperature);
-            if (options.TopK > 0) result = ApplyTopK(result, options.TopK);
-            if (options.TopP < 1) result = ApplyTopP(result, options.TopP);
+            if (options.Temperature != 1) result = result.DividedBy(options.Temperature);
+            if (options.TopK > 0) result = TopK(result, options.TopK);
+            if (options.TopP < 1) result = TopP(result, options.TopP);
         }
         return (ReferenceEquals(result, scores) ? result.alias() : result).MoveToOuterDisposeScope();
     }
@@ -104,6 +98,38 @@ public static class LogitsProcessing
         using var scope = NewDisposeScope();
         var probabilities = scores.softmax(1);
         return probabilities.multinomial(1, generator: generator).squeeze(1).MoveToOuterDisposeScope();
+    }
+
+    private static Tensor RepetitionPenalty(Tensor scores, Tensor seen, double penalty)
+    {
+        using var scope = NewDisposeScope();
+        var penalised = where(scores.Less(0), scores.Times(penalty), scores.DividedBy(penalty));
+        return where(seen.to(ScalarType.Bool), penalised, scores).MoveToOuterDisposeScope();
+    }
+
+    private static Tensor TopK(Tensor scores, int topK)
+    {
+        using var scope = NewDisposeScope();
+        int k = (int)Math.Min(topK, scores.shape[1]);
+        var kth = scores.topk(k, dim: 1).values.narrow(1, k - 1, 1);
+        return scores.Filled(scores < kth, double.NegativeInfinity).MoveToOuterDisposeScope();
+    }
+
+    private static Tensor TopP(Tensor scores, double topP)
+    {
+        using var scope = NewDisposeScope();
+        var (sorted, order) = scores.sort(dim: 1, descending: false);
+        var cumulative = sorted.softmax(1).cumsum(1);
+        var removeSorted = cumulative.AtMostMask(1 - topP);
+        removeSorted.narrow(1, scores.shape[1] - 1, 1).zero_(); // the most likely token stays
+        var remove = removeSorted.scatter(1, order, removeSorted);
+        return scores.Filled(remove, double.NegativeInfinity).MoveToOuterDisposeScope();
+    }
+
+    private static void CheckSeen(Tensor seen, Tensor scores)
+    {
+        if (seen is null || !seen.shape.SequenceEqual(scores.shape))
+            throw new ArgumentException($"seen must have the shape of scores {Guard.Shape(scores)}; got {(seen is null ? "null" : Guard.Shape(seen))}.", nameof(seen));
     }
 
     private static void CheckScores(Tensor scores)

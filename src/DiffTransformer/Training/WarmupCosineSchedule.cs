@@ -53,16 +53,13 @@ public sealed record WarmupCosineSchedule(double PeakLearningRate, double MinLea
 
     private static double CheckFloor(double floor, double peak)
     {
-        if (!(floor >= 0 && floor <= peak))
-            throw new ArgumentOutOfRangeException(nameof(MinLearningRate), floor,
-                $"MinLearningRate must lie in [0, PeakLearningRate = {peak}]; got {floor}.");
+        Guard.UpTo(floor, nameof(MinLearningRate), peak, nameof(PeakLearningRate));
         return floor;
     }
 
     private static int CheckWarmup(int warmup, int total)
     {
-        if (warmup < 0 || warmup > total)
-            throw new ArgumentOutOfRangeException(nameof(WarmupSteps), warmup, $"WarmupSteps must lie in [0, TotalSteps = {total}]; got {warmup}.");
+        Guard.UpTo(warmup, nameof(WarmupSteps), total, nameof(TotalSteps));
         return warmup;
     }
 

@@ -32,6 +32,50 @@ public sealed class ModelCheckpointTests : IDisposable
         using (no_grad()) Assert.True(Bits.Same(model.forward(tokens), loaded.forward(tokens)));
     }
 
+    private const string FormatOneConfig = """
+        {
+          "model_type": "difftransformer",
+          "format_version": 1,
+          "attention": "differential_v2",
+          "vocab_size": 16,
+          "embed_dim": 32,
+          "num_layers": 2,
+          "num_heads": 2,
+          "num_kv_heads": 1,
+          "head_dim": 8,
+          "ffn_hidden_dim": null,
+          "max_sequence_length": 64,
+          "rope_theta": 500000,
+          "norm_eps": 1E-06,
+          "tie_embeddings": true,
+          "kernel": "naive",
+          "metadata": {
+            "a": "x",
+            "tokenizer": "bytes"
+          }
+        }
+        """;
+
+    [Fact]
+    public void ConfigJsonKeepsFormatOne()
+    {
+        var config = Build.TinyConfig(AttentionKind.DifferentialV2) with
+        {
+            NumKvHeads = 1, HeadDim = 8, RopeTheta = 5e5, NormEps = 1e-6, TieEmbeddings = true, Kernel = AttentionKernel.Naive,
+        };
+        using var model = new DiffTransformerLM(config);
+        string saved = Path.Combine(temp.Path, "saved");
+        ModelCheckpoint.Save(model, saved, new Dictionary<string, string> { ["tokenizer"] = "bytes", ["a"] = "x" });
+        Assert.Equal(FormatOneConfig, File.ReadAllText(Path.Combine(saved, "config.json")).ReplaceLineEndings("\n"));
+
+        // A file written before the config was serialized through System.Text.Json reads back the same.
+        string old = Path.Combine(temp.Path, "old");
+        Directory.CreateDirectory(old);
+        File.WriteAllText(Path.Combine(old, "config.json"), FormatOneConfig);
+        Assert.Equal(config, ModelCheckpoint.ReadConfig(old));
+        Assert.Equal(new Dictionary<string, string> { ["a"] = "x", ["tokenizer"] = "bytes" }, ModelCheckpoint.ReadMetadata(old));
+    }
+
     [Fact]
     public void Float64ModelsLoadBackInFloat64()
     {
@@ -172,8 +216,14 @@ public sealed class ModelCheckpointTests : IDisposable
     [InlineData("SET:model_type=\"llama\"", "model_type")]
     [InlineData("SET:rope_theta=\"high\"", "'rope_theta' must be a number")]
     [InlineData("SET:tie_embeddings=1", "'tie_embeddings' must be true or false")]
-    [InlineData("SET:metadata=[]", "metadata must be an object of strings")]
-    [InlineData("SET:metadata={\"tokenizer\":7}", "metadata 'tokenizer' must be a string")]
+    [InlineData("SET:metadata=[]", "'metadata' must be an object of strings; got []")]
+    [InlineData("SET:metadata={\"tokenizer\":7}", "'metadata' must be an object of strings; got {\"tokenizer\":7}")]
+    [InlineData("SET:metadata={\"tokenizer\":null}", "'metadata' must be an object of strings; got {\"tokenizer\":null}")]
+    [InlineData("SET:attention=\"Softmax\"", "'attention' must be one of softmax, differential, differential_v2; got \"Softmax\"")]
+    [InlineData("SET:kernel=1", "'kernel' must be one of auto, naive, fused; got 1")]
+    [InlineData("SET:num_kv_heads=\"two\"", "'num_kv_heads' must be an integer or null; got \"two\"")]
+    [InlineData("SET:model_type=null", "'model_type' must be a string; got null")]
+    [InlineData("TWICE:kernel", "(each key once)")]
     [InlineData("SET:metadata={\"tokenizer\":\"NOT_UTF8\"}", "not valid UTF-8")]
     public void DamagedConfigIsRejected(string change, string expected)
     {
@@ -200,6 +250,7 @@ public sealed class ModelCheckpointTests : IDisposable
         {
             case "REMOVE": node.Remove(parts[1]); break;
             case "ADD": node[parts[1]] = 0.1; break;
+            case "TWICE": return node.ToJsonString()[..^1] + $",\"{parts[1]}\":{node[parts[1]]!.ToJsonString()}}}";
             default:
                 string[] assignment = parts[1].Split('=', 2);
                 node[assignment[0]] = JsonNode.Parse(assignment[1]);

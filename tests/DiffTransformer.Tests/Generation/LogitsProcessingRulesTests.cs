@@ -57,6 +57,20 @@ public class LogitsProcessingRulesTests
     }
 
     [Fact]
+    public void ProcessChecksItsOptionsAndTheSeenTokens()
+    {
+        using var scope = NewDisposeScope();
+        var options = Assert.Throws<ArgumentOutOfRangeException>(() => LogitsProcessing.Process(Scores(1, 2), new GenerationOptions { TopP = 0 }));
+        Assert.Equal("TopP", options.ParamName);
+        var stop = Assert.Throws<ArgumentOutOfRangeException>(() => LogitsProcessing.Process(Scores(1, 2), new GenerationOptions { StopTokens = new long[] { 2 } }));
+        Assert.Contains("StopTokens[0] must lie in [0, 2) (VocabSize); got 2.", stop.Message);
+        var seen = Assert.Throws<ArgumentException>(() =>
+            LogitsProcessing.Process(Scores(1, 2), new GenerationOptions { RepetitionPenalty = 1.3 }, zeros(1, 3, dtype: ScalarType.Bool)));
+        Assert.Equal("seen", seen.ParamName);
+        Assert.Contains("[1, 2]", seen.Message);
+    }
+
+    [Fact]
     public void IntegerScoresAreRefused()
     {
         using var scope = NewDisposeScope();
