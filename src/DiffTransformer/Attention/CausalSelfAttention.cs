@@ -11,15 +11,17 @@ namespace DiffTransformer;
 public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
 {
     private protected CausalSelfAttention(string name, int embedDim, int numHeads, int? numKvHeads,
-        AttentionKernel kernel, double ropeTheta) : base(name)
+        AttentionKernel kernel, double ropeTheta, RopeScaling? ropeScaling, bool bias) : base(name)
     {
-        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, AttentionArgumentNames.Constructor);
+        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, AttentionArgumentNames.Constructor);
         int kvHeads = numKvHeads ?? numHeads;
         EmbedDim = embedDim;
         NumHeads = numHeads;
         NumKvHeads = kvHeads;
         Kernel = kernel;
         RopeTheta = ropeTheta;
+        RopeScaling = ropeScaling;
+        HasBias = bias;
     }
 
     /// <summary>Model width <c>embedDim</c>.</summary>
@@ -43,8 +45,14 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// <summary>Rotary base <c>theta</c>.</summary>
     public double RopeTheta { get; }
 
+    /// <summary>Scaling of the rotary frequencies; null for none.</summary>
+    public RopeScaling? RopeScaling { get; }
+
+    /// <summary>True when the query, key, value and output projections have biases (<c>*.bias</c> keys, as Llama's <c>attention_bias</c>).</summary>
+    public bool HasBias { get; }
+
     /// <summary>The rotary embedding of the queries and keys (the same in every layer of a model).</summary>
-    internal RotaryEmbedding Rotary => rotary ??= new RotaryEmbedding(HeadDim, RopeTheta);
+    internal RotaryEmbedding Rotary => rotary ??= new RotaryEmbedding(HeadDim, RopeTheta, RopeScaling);
     private RotaryEmbedding? rotary;
 
     /// <summary>Causal self-attention over positions <c>0..time-1</c>: <c>[batch, time, embedDim] -&gt; [batch, time, embedDim]</c>.</summary>
@@ -89,9 +97,12 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// <summary>Computes the attention for a prepared call: projections, the kernel path <see cref="AttentionCall.Path"/> names, output.</summary>
     private protected abstract Tensor Attend(Tensor x, AttentionCall call);
 
-    /// <summary>The rules every attention module shares: positive sizes, kv heads dividing the heads, a known kernel, a positive theta.</summary>
+    /// <summary>
+    /// The rules every attention module shares: positive sizes, kv heads dividing the heads, a known kernel, a positive
+    /// theta, a valid scaling.
+    /// </summary>
     private protected static void CheckCommon(int embedDim, int numHeads, int? numKvHeads, AttentionKernel kernel, double ropeTheta,
-        AttentionArgumentNames names)
+        RopeScaling? ropeScaling, AttentionArgumentNames names)
     {
         Guard.Positive(embedDim, names.EmbedDim);
         Guard.Positive(numHeads, names.NumHeads);
@@ -103,9 +114,33 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
                 names.NumKvHeads);
         Guard.Defined(kernel, names.Kernel);
         Guard.PositiveFinite(ropeTheta, names.RopeTheta);
+        ropeScaling?.Validate(names.RopeScaling);
     }
 
-    /// <summary>Creates a Linear layer without bias, as all official projections are.</summary>
-    private protected static TorchSharp.Modules.Linear Projection(int inputs, int outputs) =>
-        nn.Linear(inputs, outputs, hasBias: false);
+    /// <summary>
+    /// The head size rule: an explicit <paramref name="headDim"/> must be positive and even; without one, the head size
+    /// is <paramref name="embedDim"/> / <paramref name="parts"/> (<paramref name="partsText"/>), which must divide evenly
+    /// into an even size. Returns the head size.
+    /// </summary>
+    private protected static int CheckHeadDim(int embedDim, int? headDim, int parts, string partsText, AttentionArgumentNames names)
+    {
+        if (headDim is { } explicitSize)
+        {
+            Guard.Positive(explicitSize, names.HeadDim);
+            Guard.Even(explicitSize, names.HeadDim);
+            return explicitSize;
+        }
+        Guard.DivisibleBy(embedDim, names.EmbedDim, parts, partsText);
+        int size = embedDim / parts;
+        string divisor = partsText.Contains(' ') ? $"({partsText})" : partsText;
+        if (size % 2 != 0)
+            throw new ArgumentException(
+                $"{names.EmbedDim} / {divisor} (the head size) must be even for the rotary embedding; got {names.EmbedDim}={embedDim}, {partsText}={parts}, head size {size}.",
+                names.EmbedDim);
+        return size;
+    }
+
+    /// <summary>Creates a projection, with a bias when <see cref="HasBias"/> (the official modules have none).</summary>
+    private protected TorchSharp.Modules.Linear Projection(int inputs, int outputs) =>
+        nn.Linear(inputs, outputs, hasBias: HasBias);
 }

@@ -23,46 +23,49 @@ public sealed class DiffAttention : CausalSelfAttention
     private readonly int headDim;
 
     /// <summary>Creates the module.</summary>
-    /// <param name="embedDim">Model width; divisible by <c>2 * numHeads</c> with an even <c>headDim</c>.</param>
+    /// <param name="embedDim">Model width; without <paramref name="headDim"/>, divisible by <c>2 * numHeads</c> into an even <c>headDim</c>.</param>
     /// <param name="depth">0-based layer index; sets <c>lambdaInit = 0.8 - 0.6 * exp(-0.3 * depth)</c>.</param>
     /// <param name="numHeads">Differential heads: half the heads of the parameter-matched softmax baseline.</param>
     /// <param name="numKvHeads">Key/value heads (default <paramref name="numHeads"/>); must divide <paramref name="numHeads"/>.</param>
     /// <param name="kernel">Naive or fused attention kernel.</param>
     /// <param name="ropeTheta">Rotary base.</param>
+    /// <param name="headDim">Query/key sub-head size (even); null: <c>embedDim / numHeads / 2</c>.</param>
+    /// <param name="bias">Biases on the four projections (DiffLlama's <c>attention_bias</c>).</param>
+    /// <param name="headNormEps">Epsilon of the per-head RMSNorm (<c>subln</c>): 1e-5 as the official code; DiffLlama uses its <c>rms_norm_eps</c>.</param>
+    /// <param name="ropeScaling">Scaling of the rotary frequencies; null for none.</param>
     public DiffAttention(int embedDim, int depth, int numHeads, int? numKvHeads = null,
-        AttentionKernel kernel = AttentionKernel.Auto, double ropeTheta = 10000)
-        : base(nameof(DiffAttention), embedDim, numHeads, numKvHeads, kernel, ropeTheta)
+        AttentionKernel kernel = AttentionKernel.Auto, double ropeTheta = 10000, int? headDim = null, bool bias = false,
+        double headNormEps = 1e-5, RopeScaling? ropeScaling = null)
+        : base(nameof(DiffAttention), embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, bias)
     {
         Guard.NonNegative(depth, nameof(depth));
-        CheckShape(embedDim, numHeads, numKvHeads, kernel, ropeTheta, AttentionArgumentNames.Constructor);
-        headDim = embedDim / numHeads / 2;
+        this.headDim = CheckShape(embedDim, numHeads, numKvHeads, headDim, kernel, ropeTheta, ropeScaling, AttentionArgumentNames.Constructor);
         Depth = depth;
         LambdaInit = LambdaInitFor(depth);
-        int kvWidth = 2 * NumKvHeads * headDim;
-        q_proj = Projection(embedDim, 2 * numHeads * headDim);
+        int d = this.headDim;
+        int kvWidth = 2 * NumKvHeads * d;
+        q_proj = Projection(embedDim, 2 * numHeads * d);
         k_proj = Projection(embedDim, kvWidth);
         v_proj = Projection(embedDim, kvWidth);
-        out_proj = Projection(2 * numHeads * headDim, embedDim);
-        lambda_q1 = LambdaVector(headDim);
-        lambda_k1 = LambdaVector(headDim);
-        lambda_q2 = LambdaVector(headDim);
-        lambda_k2 = LambdaVector(headDim);
-        subln = new RmsNorm(2 * headDim, eps: 1e-5);
+        out_proj = Projection(2 * numHeads * d, embedDim);
+        lambda_q1 = LambdaVector(d);
+        lambda_k1 = LambdaVector(d);
+        lambda_q2 = LambdaVector(d);
+        lambda_k2 = LambdaVector(d);
+        subln = new RmsNorm(2 * d, eps: headNormEps);
         RegisterComponents();
         this.DetachParametersFromScopes();
     }
 
-    /// <summary>The shape rules of the constructor, for the constructor and for <see cref="DiffTransformerConfig.Validate"/>.</summary>
-    internal static void CheckShape(int embedDim, int numHeads, int? numKvHeads, AttentionKernel kernel, double ropeTheta,
-        AttentionArgumentNames names)
+    /// <summary>
+    /// The shape rules of the constructor, for the constructor and for <see cref="DiffTransformerConfig.Validate"/>;
+    /// returns the sub-head size.
+    /// </summary>
+    internal static int CheckShape(int embedDim, int numHeads, int? numKvHeads, int? headDim, AttentionKernel kernel, double ropeTheta,
+        RopeScaling? ropeScaling, AttentionArgumentNames names)
     {
-        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, names);
-        Guard.DivisibleBy(embedDim, names.EmbedDim, 2 * numHeads, $"2 * {names.NumHeads}");
-        int headDim = embedDim / numHeads / 2;
-        if (headDim % 2 != 0)
-            throw new ArgumentException(
-                $"{names.EmbedDim} / {names.NumHeads} / 2 (headDim) must be even for the rotary embedding; got {names.EmbedDim}={embedDim}, {names.NumHeads}={numHeads}, headDim {headDim}.",
-                names.EmbedDim);
+        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, names);
+        return CheckHeadDim(embedDim, headDim, 2 * numHeads, $"2 * {names.NumHeads}", names);
     }
 
     /// <summary>Query/key sub-head size; values and outputs use <c>2 * HeadDim</c> per head.</summary>

@@ -24,17 +24,18 @@ public sealed class DiffAttentionV2 : CausalSelfAttention
     /// <param name="headDim">Size of every query, key and value head; even.</param>
     /// <param name="kernel">Naive or fused attention kernel.</param>
     /// <param name="ropeTheta">Rotary base.</param>
+    /// <param name="bias">Biases on the query, key, value and output projections (<c>lambda_proj</c> has none).</param>
+    /// <param name="ropeScaling">Scaling of the rotary frequencies; null for none.</param>
     public DiffAttentionV2(int embedDim, int numHeads, int? numKvHeads, int headDim,
-        AttentionKernel kernel = AttentionKernel.Auto, double ropeTheta = 10000)
-        : base(nameof(DiffAttentionV2), embedDim, numHeads, numKvHeads, kernel, ropeTheta)
+        AttentionKernel kernel = AttentionKernel.Auto, double ropeTheta = 10000, bool bias = false, RopeScaling? ropeScaling = null)
+        : base(nameof(DiffAttentionV2), embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, bias)
     {
-        CheckShape(embedDim, numHeads, numKvHeads, headDim, kernel, ropeTheta, AttentionArgumentNames.Constructor);
-        this.headDim = headDim;
+        this.headDim = CheckShape(embedDim, numHeads, numKvHeads, headDim, kernel, ropeTheta, ropeScaling, AttentionArgumentNames.Constructor);
         q_proj = Projection(embedDim, 2 * numHeads * headDim);
         k_proj = Projection(embedDim, NumKvHeads * headDim);
         v_proj = Projection(embedDim, NumKvHeads * headDim);
         o_proj = Projection(numHeads * headDim, embedDim);
-        lambda_proj = Projection(embedDim, numHeads);
+        lambda_proj = nn.Linear(embedDim, numHeads, hasBias: false);
         RegisterComponents();
         this.DetachParametersFromScopes();
     }
@@ -44,16 +45,13 @@ public sealed class DiffAttentionV2 : CausalSelfAttention
 
     /// <summary>
     /// The shape rules of the constructor, for the constructor and for <see cref="DiffTransformerConfig.Validate"/>;
-    /// a null <paramref name="headDim"/> stands for <c>embedDim / numHeads</c>, which must then divide evenly.
+    /// a null <paramref name="headDim"/> stands for <c>embedDim / numHeads</c>. Returns the head size.
     /// </summary>
-    internal static void CheckShape(int embedDim, int numHeads, int? numKvHeads, int? headDim, AttentionKernel kernel, double ropeTheta,
-        AttentionArgumentNames names)
+    internal static int CheckShape(int embedDim, int numHeads, int? numKvHeads, int? headDim, AttentionKernel kernel, double ropeTheta,
+        RopeScaling? ropeScaling, AttentionArgumentNames names)
     {
-        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, names);
-        if (headDim is null) Guard.DivisibleBy(embedDim, names.EmbedDim, numHeads, names.NumHeads);
-        int resolved = headDim ?? embedDim / numHeads;
-        Guard.Positive(resolved, names.HeadDim);
-        Guard.Even(resolved, names.HeadDim);
+        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, names);
+        return CheckHeadDim(embedDim, headDim, numHeads, names.NumHeads, names);
     }
 
     /// <inheritdoc />

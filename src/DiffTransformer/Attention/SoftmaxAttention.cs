@@ -16,22 +16,26 @@ public sealed class SoftmaxAttention : CausalSelfAttention
 #pragma warning restore IDE1006
     private readonly int headDim;
 
-    /// <summary>Creates the module with <c>head size = embedDim / numHeads</c>.</summary>
-    /// <param name="embedDim">Model width; divisible by <paramref name="numHeads"/>, with an even head size.</param>
+    /// <summary>Creates the module with <c>numHeads</c> query heads of <c>headDim</c> (default <c>embedDim / numHeads</c>).</summary>
+    /// <param name="embedDim">Model width; without <paramref name="headDim"/>, divisible by <paramref name="numHeads"/> into an even head size.</param>
     /// <param name="numHeads">Query heads.</param>
     /// <param name="numKvHeads">Key/value heads (default <paramref name="numHeads"/>); must divide <paramref name="numHeads"/>.</param>
     /// <param name="kernel">Naive or fused attention kernel.</param>
     /// <param name="ropeTheta">Rotary base.</param>
+    /// <param name="headDim">Size of every head (even); null: <c>embedDim / numHeads</c>.</param>
+    /// <param name="bias">Biases on the four projections (Llama's <c>attention_bias</c>).</param>
+    /// <param name="ropeScaling">Scaling of the rotary frequencies; null for none.</param>
     public SoftmaxAttention(int embedDim, int numHeads, int? numKvHeads = null,
-        AttentionKernel kernel = AttentionKernel.Auto, double ropeTheta = 10000)
-        : base(nameof(SoftmaxAttention), embedDim, numHeads, numKvHeads, kernel, ropeTheta)
+        AttentionKernel kernel = AttentionKernel.Auto, double ropeTheta = 10000, int? headDim = null, bool bias = false,
+        RopeScaling? ropeScaling = null)
+        : base(nameof(SoftmaxAttention), embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, bias)
     {
-        CheckShape(embedDim, numHeads, numKvHeads, kernel, ropeTheta, AttentionArgumentNames.Constructor);
-        headDim = embedDim / numHeads;
-        q_proj = Projection(embedDim, numHeads * headDim);
-        k_proj = Projection(embedDim, NumKvHeads * headDim);
-        v_proj = Projection(embedDim, NumKvHeads * headDim);
-        out_proj = Projection(numHeads * headDim, embedDim);
+        this.headDim = CheckShape(embedDim, numHeads, numKvHeads, headDim, kernel, ropeTheta, ropeScaling, AttentionArgumentNames.Constructor);
+        int d = this.headDim;
+        q_proj = Projection(embedDim, numHeads * d);
+        k_proj = Projection(embedDim, NumKvHeads * d);
+        v_proj = Projection(embedDim, NumKvHeads * d);
+        out_proj = Projection(numHeads * d, embedDim);
         RegisterComponents();
         this.DetachParametersFromScopes();
     }
@@ -39,17 +43,15 @@ public sealed class SoftmaxAttention : CausalSelfAttention
     /// <inheritdoc />
     public override int HeadDim => headDim;
 
-    /// <summary>The shape rules of the constructor, for the constructor and for <see cref="DiffTransformerConfig.Validate"/>.</summary>
-    internal static void CheckShape(int embedDim, int numHeads, int? numKvHeads, AttentionKernel kernel, double ropeTheta,
-        AttentionArgumentNames names)
+    /// <summary>
+    /// The shape rules of the constructor, for the constructor and for <see cref="DiffTransformerConfig.Validate"/>;
+    /// returns the head size.
+    /// </summary>
+    internal static int CheckShape(int embedDim, int numHeads, int? numKvHeads, int? headDim, AttentionKernel kernel, double ropeTheta,
+        RopeScaling? ropeScaling, AttentionArgumentNames names)
     {
-        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, names);
-        Guard.DivisibleBy(embedDim, names.EmbedDim, numHeads, names.NumHeads);
-        int headDim = embedDim / numHeads;
-        if (headDim % 2 != 0)
-            throw new ArgumentException(
-                $"{names.EmbedDim} / {names.NumHeads} (the head size) must be even for the rotary embedding; got {names.EmbedDim}={embedDim}, {names.NumHeads}={numHeads}, head size {headDim}.",
-                names.EmbedDim);
+        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, names);
+        return CheckHeadDim(embedDim, headDim, numHeads, names.NumHeads, names);
     }
 
     /// <inheritdoc />

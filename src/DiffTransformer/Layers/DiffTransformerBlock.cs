@@ -20,14 +20,15 @@ public sealed class DiffTransformerBlock : nn.Module<Tensor, Tensor>
     /// <param name="attention">The attention module; the block owns it from now on.</param>
     /// <param name="ffnHiddenDim">Hidden width of the SwiGLU feed-forward.</param>
     /// <param name="normEps">Epsilon of both RMSNorms.</param>
-    public DiffTransformerBlock(CausalSelfAttention attention, int ffnHiddenDim, double normEps = 1e-5)
+    /// <param name="ffnBias">Biases on the feed-forward's projections.</param>
+    public DiffTransformerBlock(CausalSelfAttention attention, int ffnHiddenDim, double normEps = 1e-5, bool ffnBias = false)
         : base(nameof(DiffTransformerBlock))
     {
         ArgumentNullException.ThrowIfNull(attention);
         attn = attention;
         attn_norm = new RmsNorm(attention.EmbedDim, normEps);
         ffn_norm = new RmsNorm(attention.EmbedDim, normEps);
-        ffn = new SwiGlu(attention.EmbedDim, ffnHiddenDim);
+        ffn = new SwiGlu(attention.EmbedDim, ffnHiddenDim, ffnBias);
         RegisterComponents();
         this.DetachParametersFromScopes();
     }

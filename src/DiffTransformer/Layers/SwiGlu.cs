@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 namespace DiffTransformer;
 
 /// <summary>
-/// SwiGLU feed-forward: <c>down_proj(silu(gate_proj(x)) * up_proj(x))</c>, no biases.
-/// Keys: <c>gate_proj.weight up_proj.weight down_proj.weight</c>.
+/// SwiGLU feed-forward: <c>down_proj(silu(gate_proj(x)) * up_proj(x))</c>, without biases unless asked (Llama's
+/// <c>mlp_bias</c>). Keys: <c>gate_proj.weight up_proj.weight down_proj.weight</c> (and <c>*.bias</c>).
 /// </summary>
 public sealed class SwiGlu : nn.Module<Tensor, Tensor>
 {
@@ -15,15 +15,18 @@ public sealed class SwiGlu : nn.Module<Tensor, Tensor>
 #pragma warning restore IDE1006
 
     /// <summary>Creates the layer mapping <c>[..., embedDim]</c> through <paramref name="hiddenDim"/> and back.</summary>
-    public SwiGlu(int embedDim, int hiddenDim) : base(nameof(SwiGlu))
+    /// <param name="embedDim">Input and output width.</param>
+    /// <param name="hiddenDim">Hidden width.</param>
+    /// <param name="bias">Biases on the three projections.</param>
+    public SwiGlu(int embedDim, int hiddenDim, bool bias = false) : base(nameof(SwiGlu))
     {
         Guard.Positive(embedDim, nameof(embedDim));
         Guard.Positive(hiddenDim, nameof(hiddenDim));
         EmbedDim = embedDim;
         HiddenDim = hiddenDim;
-        gate_proj = nn.Linear(embedDim, hiddenDim, hasBias: false);
-        up_proj = nn.Linear(embedDim, hiddenDim, hasBias: false);
-        down_proj = nn.Linear(hiddenDim, embedDim, hasBias: false);
+        gate_proj = nn.Linear(embedDim, hiddenDim, hasBias: bias);
+        up_proj = nn.Linear(embedDim, hiddenDim, hasBias: bias);
+        down_proj = nn.Linear(hiddenDim, embedDim, hasBias: bias);
         RegisterComponents();
         this.DetachParametersFromScopes();
     }

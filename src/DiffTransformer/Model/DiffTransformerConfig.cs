@@ -26,7 +26,11 @@ public sealed record DiffTransformerConfig
     /// <summary>Key/value heads; null means <see cref="NumHeads"/>.</summary>
     public int? NumKvHeads { get; init; }
 
-    /// <summary>V2 head size; null means <c>EmbedDim / NumHeads</c>. Ignored by the other kinds.</summary>
+    /// <summary>
+    /// Size of each rotary-embedded query/key head (V1: of each of the two sub-heads of a differential head); null means
+    /// <c>EmbedDim / NumHeads</c> (softmax, V2) or <c>EmbedDim / NumHeads / 2</c> (V1). Set it when the attention is
+    /// narrower or wider than the model (e.g. Llama's explicit <c>head_dim</c>).
+    /// </summary>
     public int? HeadDim { get; init; }
 
     /// <summary>SwiGLU hidden width; null means <c>8/3 * EmbedDim</c> rounded up to a multiple of 32.</summary>
@@ -47,11 +51,23 @@ public sealed record DiffTransformerConfig
     /// <summary>Attention kernel of every layer.</summary>
     public AttentionKernel Kernel { get; init; } = AttentionKernel.Auto;
 
+    /// <summary>Scaling of the rotary frequencies (Hugging Face <c>rope_scaling</c>); null for none.</summary>
+    public RopeScaling? RopeScaling { get; init; }
+
+    /// <summary>Biases on the attention projections (Llama's <c>attention_bias</c>). Default false, as the official modules.</summary>
+    public bool AttentionBias { get; init; }
+
+    /// <summary>Biases on the feed-forward projections (Llama's <c>mlp_bias</c>). Default false.</summary>
+    public bool FfnBias { get; init; }
+
+    /// <summary>V1: epsilon of the per-head RMSNorm (<c>subln</c>); 1e-5 as the official code. DiffLlama uses its <c>rms_norm_eps</c>.</summary>
+    public double HeadNormEps { get; init; } = 1e-5;
+
     /// <summary>The SwiGLU hidden width actually used.</summary>
     public int ResolvedFfnHiddenDim => FfnHiddenDim ?? (8 * EmbedDim / 3 + 31) / 32 * 32;
 
-    /// <summary>The V2 head size actually used.</summary>
-    public int ResolvedHeadDim => HeadDim ?? EmbedDim / NumHeads;
+    /// <summary>The query/key head size actually used (see <see cref="HeadDim"/>).</summary>
+    public int ResolvedHeadDim => HeadDim ?? (Attention == AttentionKind.Differential ? EmbedDim / NumHeads / 2 : EmbedDim / NumHeads);
 
     /// <summary>
     /// The softmax model this configuration is compared with. For V1: twice the heads and KV heads, which matches the
@@ -65,7 +81,7 @@ public sealed record DiffTransformerConfig
         {
             AttentionKind.Differential => this with
             {
-                Attention = AttentionKind.Softmax, NumHeads = 2 * NumHeads, NumKvHeads = NumKvHeads * 2, HeadDim = null,
+                Attention = AttentionKind.Softmax, NumHeads = 2 * NumHeads, NumKvHeads = NumKvHeads * 2,
             },
             AttentionKind.DifferentialV2 when ResolvedHeadDim * NumHeads != EmbedDim => throw new InvalidOperationException(
                 $"A softmax baseline needs head size EmbedDim / NumHeads = {EmbedDim / NumHeads}; this V2 configuration has HeadDim {ResolvedHeadDim}."),
@@ -82,6 +98,7 @@ public sealed record DiffTransformerConfig
         Guard.Positive(NumLayers, nameof(NumLayers));
         Guard.Positive(MaxSequenceLength, nameof(MaxSequenceLength));
         Guard.PositiveFinite(NormEps, nameof(NormEps));
+        Guard.PositiveFinite(HeadNormEps, nameof(HeadNormEps));
         if (FfnHiddenDim is { } ffn) Guard.Positive(ffn, nameof(FfnHiddenDim));
         // The same head arithmetic the attention constructors check, so a bad config fails before any weights exist.
         CheckAttentionShape();
@@ -90,9 +107,11 @@ public sealed record DiffTransformerConfig
     /// <summary>Builds the attention module of block <paramref name="depth"/>.</summary>
     public CausalSelfAttention CreateAttention(int depth) => Attention switch
     {
-        AttentionKind.Softmax => new SoftmaxAttention(EmbedDim, NumHeads, NumKvHeads, Kernel, RopeTheta),
-        AttentionKind.Differential => new DiffAttention(EmbedDim, depth, NumHeads, NumKvHeads, Kernel, RopeTheta),
-        AttentionKind.DifferentialV2 => new DiffAttentionV2(EmbedDim, NumHeads, NumKvHeads, ResolvedHeadDim, Kernel, RopeTheta),
+        AttentionKind.Softmax => new SoftmaxAttention(EmbedDim, NumHeads, NumKvHeads, Kernel, RopeTheta, HeadDim, AttentionBias, RopeScaling),
+        AttentionKind.Differential => new DiffAttention(EmbedDim, depth, NumHeads, NumKvHeads, Kernel, RopeTheta, HeadDim, AttentionBias,
+            HeadNormEps, RopeScaling),
+        AttentionKind.DifferentialV2 => new DiffAttentionV2(EmbedDim, NumHeads, NumKvHeads, ResolvedHeadDim, Kernel, RopeTheta,
+            AttentionBias, RopeScaling),
         _ => throw new ArgumentOutOfRangeException(nameof(Attention), Attention, "Unknown attention kind."),
     };
 
@@ -103,13 +122,13 @@ public sealed record DiffTransformerConfig
         switch (Attention)
         {
             case AttentionKind.Softmax:
-                SoftmaxAttention.CheckShape(EmbedDim, NumHeads, NumKvHeads, Kernel, RopeTheta, names);
+                SoftmaxAttention.CheckShape(EmbedDim, NumHeads, NumKvHeads, HeadDim, Kernel, RopeTheta, RopeScaling, names);
                 break;
             case AttentionKind.Differential:
-                DiffAttention.CheckShape(EmbedDim, NumHeads, NumKvHeads, Kernel, RopeTheta, names);
+                DiffAttention.CheckShape(EmbedDim, NumHeads, NumKvHeads, HeadDim, Kernel, RopeTheta, RopeScaling, names);
                 break;
             case AttentionKind.DifferentialV2:
-                DiffAttentionV2.CheckShape(EmbedDim, NumHeads, NumKvHeads, HeadDim, Kernel, RopeTheta, names);
+                DiffAttentionV2.CheckShape(EmbedDim, NumHeads, NumKvHeads, HeadDim, Kernel, RopeTheta, RopeScaling, names);
                 break;
         }
     }

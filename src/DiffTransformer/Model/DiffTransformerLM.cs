@@ -38,7 +38,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
             weight.normal_(0, 0.02);
         layers = new ModuleList<DiffTransformerBlock>();
         for (int depth = 0; depth < config.NumLayers; depth++)
-            layers.Add(new DiffTransformerBlock(config.CreateAttention(depth), config.ResolvedFfnHiddenDim, config.NormEps));
+            layers.Add(new DiffTransformerBlock(config.CreateAttention(depth), config.ResolvedFfnHiddenDim, config.NormEps, config.FfnBias));
         norm = new RmsNorm(config.EmbedDim, config.NormEps);
         lm_head = config.TieEmbeddings ? null : nn.Linear(config.EmbedDim, config.VocabSize, hasBias: false);
         blocks = layers.ToArray();

@@ -32,9 +32,29 @@ public class ValidationTests
     {
         Rejects(() => new DiffAttention(32, -1, 2), "depth", ">= 0", "-1");
         Rejects(() => new DiffAttention(36, 0, 4), "embedDim", "2 * numHeads", "36");
-        Rejects(() => new DiffAttention(24, 0, 4), "embedDim", "even", "headDim 3");
+        Rejects(() => new DiffAttention(24, 0, 4), "embedDim", "embedDim / (2 * numHeads) (the head size) must be even", "head size 3");
         Rejects(() => new DiffAttention(32, 0, 2, 3), "numKvHeads", "divisible", "numKvHeads=3");
         Rejects(() => new DiffAttention(32, 0, 0), "numHeads", "positive");
+        Rejects(() => new DiffAttention(32, 0, 2, headDim: 5), "headDim", "even", "5");
+        Rejects(() => new DiffAttention(32, 0, 2, headNormEps: 0), "eps", "positive finite", "0");
+    }
+
+    [Fact]
+    public void HeadDimAndRopeScalingRules()
+    {
+        Rejects(() => new SoftmaxAttention(32, 4, headDim: 0), "headDim", "positive", "0");
+        Rejects(() => new SoftmaxAttention(32, 4, headDim: 7), "headDim", "even", "7");
+        var linear = new RopeScaling { Kind = RopeScalingKind.Linear, Factor = 0.5 };
+        Rejects(() => new SoftmaxAttention(32, 4, ropeScaling: linear), "ropeScaling.Factor", ">= 1", "0.5");
+        var llama3 = new RopeScaling { Kind = RopeScalingKind.Llama3, Factor = 8, LowFreqFactor = 4, HighFreqFactor = 4 };
+        Rejects(() => new DiffAttention(32, 0, 2, ropeScaling: llama3), "ropeScaling.HighFreqFactor", "exceed", "4");
+        Rejects(() => new DiffAttentionV2(32, 2, null, 8, ropeScaling: llama3 with { HighFreqFactor = 8, OriginalMaxPositionEmbeddings = 0 }),
+            "ropeScaling.OriginalMaxPositionEmbeddings", "positive", "0");
+        Rejects(() => new SoftmaxAttention(32, 4, ropeScaling: new RopeScaling { Kind = (RopeScalingKind)3 }), "ropeScaling.Kind", "Linear, Llama3", "3");
+        var good = Build.TinyConfig(AttentionKind.Softmax);
+        Rejects(() => (good with { RopeScaling = linear }).Validate(), "RopeScaling.Factor", ">= 1");
+        Rejects(() => (good with { HeadDim = 3 }).Validate(), "HeadDim", "even", "3");
+        Rejects(() => (good with { HeadNormEps = -1 }).Validate(), "HeadNormEps", "positive finite", "-1");
     }
 
     [Fact]
@@ -93,7 +113,7 @@ public class ValidationTests
         Rejects(() => (softmax with { NumHeads = 3, NumKvHeads = 1 }).Validate(), "EmbedDim", "divisible by NumHeads", "EmbedDim=32");
         // The modules' own rules, in the config's names: the same message as the constructor's, with EmbedDim for embedDim.
         Rejects(() => (softmax with { NumHeads = 32 }).Validate(), "EmbedDim", "EmbedDim / NumHeads (the head size) must be even", "head size 1");
-        Rejects(() => (good with { EmbedDim = 24, NumHeads = 4 }).Validate(), "EmbedDim", "EmbedDim / NumHeads / 2 (headDim) must be even", "headDim 3");
+        Rejects(() => (good with { EmbedDim = 24, NumHeads = 4 }).Validate(), "EmbedDim", "EmbedDim / (2 * NumHeads) (the head size) must be even", "head size 3");
         var v2 = good with { Attention = AttentionKind.DifferentialV2 };
         Rejects(() => (v2 with { NumHeads = 3, NumKvHeads = 1 }).Validate(), "EmbedDim", "divisible by NumHeads", "NumHeads=3");
         Rejects(() => (v2 with { HeadDim = 0 }).Validate(), "HeadDim", "positive", "0");
