@@ -2,7 +2,8 @@ namespace DiffTransformer;
 
 /// <summary>
 /// Turns text into token ids in <c>[0, VocabSize)</c> and back. Implementations: <see cref="ByteTokenizer"/> (built in)
-/// and <c>Cl100kTokenizer</c> (package DiffTransformer.Tokenizers).
+/// and, in package DiffTransformer.Tokenizers, <c>Cl100kTokenizer</c> and <c>HuggingFaceTokenizer</c> (a model directory's
+/// tokenizer.json or tokenizer.model).
 /// </summary>
 public interface ITokenizer
 {
