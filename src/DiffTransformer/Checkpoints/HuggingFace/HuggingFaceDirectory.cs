@@ -15,7 +15,8 @@ internal static class HuggingFaceDirectory
     /// Writes <paramref name="config"/>, <paramref name="generation"/> (when not null), <paramref name="tensors"/>
     /// (state-dict order; see <see cref="HuggingFaceWeightWriter.Write"/> for <paramref name="maxShardSize"/> and
     /// <paramref name="dtype"/>) and <paramref name="extraFiles"/> (file name to bytes) as <paramref name="directory"/>.
-    /// The caller keeps <paramref name="config"/>'s <c>DType</c> consistent with the stored dtype.
+    /// When <paramref name="dtype"/> is given, the config is written with it as <c>torch_dtype</c>; otherwise the caller
+    /// keeps <paramref name="config"/>'s <c>DType</c> consistent with the tensors' dtype.
     /// </summary>
     public static void Save(string directory, HuggingFaceConfig config, HuggingFaceGenerationConfig? generation,
         IReadOnlyList<KeyValuePair<string, Tensor>> tensors, long maxShardSize = HuggingFaceShardPlanner.DefaultMaxShardSize,
@@ -29,7 +30,7 @@ internal static class HuggingFaceDirectory
         foreach (string name in extraFiles?.Keys ?? Enumerable.Empty<string>())
             if (name.Length == 0 || name != Path.GetFileName(name) || name is "." or ".." || OwnFile(name))
                 throw new ArgumentException($"extraFiles names must be plain file names other than the model's own files; got '{name}'.", nameof(extraFiles));
-        byte[] configBytes = HuggingFaceConfigWriter.Serialize(config);
+        byte[] configBytes = HuggingFaceConfigWriter.Serialize(dtype is { } stored ? config with { DType = stored } : config);
         byte[]? generationBytes = generation?.Serialize();
 
         AtomicDirectory.Write(directory, ReplaceableFiles(directory, extraFiles), temp =>

@@ -141,6 +141,13 @@ public sealed class HuggingFaceConfigTests : IDisposable
         }));
         Assert.Equal(20000.0, defaultV5.RopeTheta);
         Assert.Null(defaultV5.RopeScaling);
+        var untyped = Read(Variant("llama_mha", c => // 5.x without rope_type: the default rotary embedding
+        {
+            c.Remove("rope_theta");
+            c.Remove("rope_scaling");
+            c["rope_parameters"] = new JsonObject { ["rope_theta"] = 1000.0 };
+        }));
+        Assert.Equal((1000.0, (HuggingFaceRopeScaling?)null), (untyped.RopeTheta, untyped.RopeScaling));
         var linear = Read(Variant("llama_mha", c => c["rope_scaling"] = new JsonObject { ["type"] = "linear", ["factor"] = 4.0 }));
         Assert.Equal(HuggingFaceRopeScaling.Linear(4.0), linear.RopeScaling);
     }

@@ -61,6 +61,22 @@ public sealed class HuggingFaceWeightReaderTests : IDisposable
     }
 
     [Fact]
+    public void Float16ReadsExactlyAsFloat32AndRoundsToBfloat16AsTorchDoes()
+    {
+        manual_seed(4);
+        string dir = temp.File("f16");
+        Directory.CreateDirectory(dir);
+        var stored = randn(5, 7, dtype: ScalarType.Float16);
+        Safetensors.Save(Path.Combine(dir, "model.safetensors"), new Dictionary<string, Tensor> { ["w"] = stored });
+        var index = HuggingFaceWeightIndex.Open(dir);
+        using var asF32 = HuggingFaceWeightReader.Read(index, "w");
+        var halves = stored.contiguous().data<Half>().ToArray();
+        Assert.Equal(halves.Select(h => (float)h).ToArray(), asF32.data<float>().ToArray()); // widening is exact
+        using var asBf16 = HuggingFaceWeightReader.Read(index, "w", ScalarType.BFloat16);
+        Assert.True(Bits.Same(stored.to(ScalarType.BFloat16), asBf16));
+    }
+
+    [Fact]
     public void ReadIntoFillsCallerTensorsOfAnyDtypeAndLayout()
     {
         var index = HuggingFaceWeightIndex.Open(HuggingFaceFixtures.Directory("diffllama_gqa_tied_sharded"));
@@ -71,11 +87,16 @@ public sealed class HuggingFaceWeightReaderTests : IDisposable
         // A non-contiguous float32 destination (a transposed view) takes the staging path.
         var backing = zeros(64, 128);
         destinations["model.embed_tokens.weight"] = backing.t();
+        // A float32 parameter (what a model hands over) takes the direct path: the file's bytes straight into it.
+        var norm = new TorchSharp.Modules.Parameter(zeros(64));
+        destinations["model.norm.weight"] = norm;
         HuggingFaceWeightReader.ReadInto(index, destinations);
         foreach (var (name, tensor) in destinations)
-            if (name != "model.embed_tokens.weight")
+            if (name is not ("model.embed_tokens.weight" or "model.norm.weight"))
                 Assert.True(Bits.Same(reference[name].to(ScalarType.BFloat16), tensor), name);
         Assert.True(Bits.Same(reference["model.embed_tokens.weight"], backing.t().contiguous()));
+        Assert.True(Bits.Same(reference["model.norm.weight"], norm.detach()));
+        Assert.True(norm.requires_grad);
     }
 
     [Fact]

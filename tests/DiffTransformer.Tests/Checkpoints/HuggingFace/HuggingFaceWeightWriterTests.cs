@@ -113,6 +113,13 @@ public sealed class HuggingFaceWeightWriterTests : IDisposable
         Assert.All(index.Tensors.Values, l => Assert.Equal(ScalarType.BFloat16, l.StoredType));
         foreach (var (name, tensor) in tensors)
             Assert.True(Bits.Same(tensor.to(ScalarType.BFloat16), HuggingFaceWeightReader.Read(index, name, ScalarType.BFloat16)), name);
+
+        // A directory save in another dtype records it in config.json.
+        var config = HuggingFaceConfigReader.Read(HuggingFaceFixtures.ConfigPath("llama_mha"));
+        string model = temp.File("model");
+        HuggingFaceDirectory.Save(model, config, null, tensors, dtype: ScalarType.Float16);
+        Assert.Equal(ScalarType.Float16, HuggingFaceConfigReader.Read(Path.Combine(model, "config.json")).DType);
+        Assert.All(HuggingFaceWeightIndex.Open(model).Tensors.Values, l => Assert.Equal(ScalarType.Float16, l.StoredType));
     }
 
     [Fact]
