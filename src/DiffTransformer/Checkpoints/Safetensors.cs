@@ -88,19 +88,29 @@ public static class Safetensors
     /// the new one.
     /// </summary>
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
-        IReadOnlyDictionary<string, string>? metadata = null)
+        IReadOnlyDictionary<string, string>? metadata = null) => Save(path, tensors, metadata, floatingType: null);
+
+    /// <summary>
+    /// <see cref="Save(string, IEnumerable{KeyValuePair{string, Tensor}}, IReadOnlyDictionary{string, string}?)"/>, storing
+    /// floating-point tensors as <paramref name="floatingType"/> when it is given (each tensor is converted on its own
+    /// while it is written, so no converted copy of the whole set exists).
+    /// </summary>
+    internal static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
+        IReadOnlyDictionary<string, string>? metadata, ScalarType? floatingType)
     {
         ArgumentNullException.ThrowIfNull(tensors);
+        ScalarType TypeOf(Tensor t) => floatingType is { } f && is_floating_point(t) ? f : t.dtype;
         // The reference writer's order: dtype by descending alignment, then name. It keeps every tensor aligned to its
         // element size, which zero-copy readers rely on.
-        var sorted = tensors.OrderByDescending(p => WriteRank(p.Value.dtype)).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
+        var sorted = tensors.Select(p => (Name: p.Key, Tensor: p.Value, Type: TypeOf(p.Value)))
+            .OrderByDescending(p => WriteRank(p.Type)).ThenBy(p => p.Name, StringComparer.Ordinal).ToList();
         var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (name, tensor) in sorted)
+        foreach (var (name, _, type) in sorted)
         {
             if (name == MetadataKey || !names.Add(name))
                 throw new ArgumentException($"Tensor names must be unique and not '{MetadataKey}'; got '{name}' twice or reserved.", nameof(tensors));
-            if (!Types.Values.Any(t => t.Type == tensor.dtype))
-                throw new ArgumentException($"Tensor '{name}' has dtype {tensor.dtype}, which safetensors cannot store.", nameof(tensors));
+            if (!Types.Values.Any(t => t.Type == type))
+                throw new ArgumentException($"Tensor '{name}' has dtype {type}, which safetensors cannot store.", nameof(tensors));
         }
 
         byte[] headerBytes = BuildHeader(sorted, metadata);
@@ -110,9 +120,12 @@ public static class Safetensors
             BitConverter.TryWriteBytes(size, (ulong)headerBytes.Length);
             stream.Write(size);
             stream.Write(headerBytes);
-            foreach (var (_, tensor) in sorted) WriteTensor(stream, tensor);
+            foreach (var (_, tensor, type) in sorted) WriteTensor(stream, tensor, type);
         });
     }
+
+    /// <summary>Bytes one element of <paramref name="type"/> takes in a file.</summary>
+    internal static int ElementSize(ScalarType type) => Types.Values.First(t => t.Type == type).Size;
 
     /// <summary>Position of the dtype in the reference implementation's <c>Dtype</c> enum (ordered by alignment).</summary>
     private static int WriteRank(ScalarType type) => type switch
@@ -122,7 +135,7 @@ public static class Safetensors
         _ => -1, // rejected before writing
     };
 
-    private static byte[] BuildHeader(List<KeyValuePair<string, Tensor>> sorted, IReadOnlyDictionary<string, string>? metadata)
+    private static byte[] BuildHeader(List<(string Name, Tensor Tensor, ScalarType Type)> sorted, IReadOnlyDictionary<string, string>? metadata)
     {
         using var json = new MemoryStream();
         using (var writer = new Utf8JsonWriter(json))
@@ -135,11 +148,11 @@ public static class Safetensors
                 writer.WriteEndObject();
             }
             long offset = 0;
-            foreach (var (name, tensor) in sorted)
+            foreach (var (name, tensor, type) in sorted)
             {
-                long bytes = tensor.numel() * tensor.ElementSize;
+                long bytes = tensor.numel() * ElementSize(type);
                 writer.WriteStartObject(name);
-                writer.WriteString("dtype", Types.First(t => t.Value.Type == tensor.dtype).Key);
+                writer.WriteString("dtype", Types.First(t => t.Value.Type == type).Key);
                 writer.WriteStartArray("shape");
                 foreach (long d in tensor.shape) writer.WriteNumberValue(d);
                 writer.WriteEndArray();
@@ -160,7 +173,8 @@ public static class Safetensors
         return header;
     }
 
-    private static Header ReadHeader(Stream stream, string path)
+    /// <summary>Reads and validates the header of the open safetensors file <paramref name="stream"/>, named <paramref name="path"/>.</summary>
+    internal static Header ReadHeader(Stream stream, string path)
     {
         long fileLength = stream.Length;
         if (fileLength < 8) throw Bad(path, $"the file has {fileLength} bytes, fewer than the 8-byte header size");
@@ -269,10 +283,10 @@ public static class Safetensors
         }
     }
 
-    private static void WriteTensor(Stream stream, Tensor tensor)
+    private static void WriteTensor(Stream stream, Tensor tensor, ScalarType type)
     {
         using var scope = NewDisposeScope();
-        var data = tensor.detach().cpu().contiguous();
+        var data = tensor.detach().cpu().to(type).contiguous();
         if (data.numel() > 0) data.WriteBytesToStream(stream, CopyChunk);
     }
 
