@@ -14,7 +14,8 @@ namespace DiffTransformer;
 /// </summary>
 internal static class ScalarMath
 {
-    private static readonly Scalar One = 1.ToScalar();
+    /// <summary>The Scalar 1, shared (static, never finalized).</summary>
+    public static readonly Scalar One = 1.ToScalar();
 
     /// <summary>The Scalar -1, shared (static, never finalized): e.g. the value of <c>addcmul(a, b, c, MinusOne)</c> = <c>a - b * c</c>.</summary>
     public static readonly Scalar MinusOne = (-1).ToScalar();

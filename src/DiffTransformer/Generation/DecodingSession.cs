@@ -62,8 +62,8 @@ internal sealed class DecodingSession : IDisposable
             finished = zeros(batch, ScalarType.Bool, device).DetachFromDisposeScope();
             counts = zeros(batch, ScalarType.Int64, device).DetachFromDisposeScope();
             generated = zeros(new long[] { batch, options.MaxNewTokens }, ScalarType.Int64, device).DetachFromDisposeScope();
-            if (options.StopTokens.Count > 0)
-                stopTokens = tensor(options.StopTokens.ToArray()).to(device).DetachFromDisposeScope();
+            if (options.StopTokens is { Count: > 0 } stops) // resolved against the model's when the request was made
+                stopTokens = tensor(stops.ToArray()).to(device).DetachFromDisposeScope();
             if (options.RepetitionPenalty != 1)
             {
                 var real = mask?.to(ScalarType.Int64) ?? ones_like(tokens);

@@ -127,6 +127,7 @@ public static class GenerationExtensions
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new GenerationOptions();
+        if (options.StopTokens is null) options = options with { StopTokens = model.StopTokens };
         options.Validate(model.Config.VocabSize);
         model.CheckCache(cache, nameof(cache));
         return options;

@@ -37,9 +37,11 @@ public sealed record GenerationOptions
 
     /// <summary>
     /// Token ids that end a row (Hugging Face <c>eos_token_id</c>). The stop token is part of the row's output; a finished
-    /// row takes no more tokens, and generation ends when every row has finished. Empty by default.
+    /// row takes no more tokens, and generation ends when every row has finished. Null (the default) takes the model's
+    /// <see cref="DiffTransformerLM.StopTokens"/> (none for a model built here, the <c>eos_token_id</c> of a loaded
+    /// Hugging Face model), as <c>generate()</c> takes the generation config's; an empty list stops at no token.
     /// </summary>
-    public IReadOnlyList<long> StopTokens { get; init; } = Array.Empty<long>();
+    public IReadOnlyList<long>? StopTokens { get; init; }
 
     /// <summary>
     /// Seed of a private <c>torch.Generator</c> on the model's device, making sampling reproducible (for the same prompts,
@@ -70,8 +72,7 @@ public sealed record GenerationOptions
         Guard.NonNegative(TopK, nameof(TopK));
         Guard.PositiveUpToOne(TopP, nameof(TopP));
         Guard.PositiveFinite(RepetitionPenalty, nameof(RepetitionPenalty));
-        if (StopTokens is null)
-            throw new ArgumentNullException(nameof(StopTokens), $"{nameof(StopTokens)} must not be null (use an empty list).");
+        if (StopTokens is null) return;
         for (int i = 0; i < StopTokens.Count; i++)
             Guard.Index(StopTokens[i], $"{nameof(StopTokens)}[{i}]", vocabSize, nameof(DiffTransformerConfig.VocabSize), nameof(StopTokens));
     }

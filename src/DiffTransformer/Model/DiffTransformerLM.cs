@@ -49,6 +49,24 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     /// <summary>The configuration the model was built from.</summary>
     public DiffTransformerConfig Config { get; }
 
+    /// <summary>
+    /// The tokens that end a generated sequence when <see cref="GenerationOptions.StopTokens"/> is not given (Hugging Face
+    /// <c>eos_token_id</c>): empty for a model built here, the checkpoint's end-of-sequence ids for one loaded by
+    /// <see cref="HuggingFaceCheckpoint.Load"/>. Each id must lie in <c>[0, VocabSize)</c>.
+    /// </summary>
+    public IReadOnlyList<long> StopTokens
+    {
+        get => stopTokens;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            for (int i = 0; i < value.Count; i++)
+                Guard.Index(value[i], $"{nameof(StopTokens)}[{i}]", Config.VocabSize, nameof(DiffTransformerConfig.VocabSize), nameof(StopTokens));
+            stopTokens = value.ToArray();
+        }
+    }
+    private IReadOnlyList<long> stopTokens = Array.Empty<long>();
+
     /// <summary>The decoder blocks, in order.</summary>
     public IReadOnlyList<DiffTransformerBlock> Blocks => blocks;
 

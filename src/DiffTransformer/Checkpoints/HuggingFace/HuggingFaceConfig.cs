@@ -42,7 +42,7 @@ internal sealed record HuggingFaceConfig
     public required double RopeTheta { get; init; }
 
     /// <summary>The rotary scaling; null for the default rotary embedding.</summary>
-    public HuggingFaceRopeScaling? RopeScaling { get; init; }
+    public RopeScaling? RopeScaling { get; init; }
 
     /// <summary><c>attention_bias</c>: biases on q, k, v and o.</summary>
     public bool AttentionBias { get; init; }

@@ -98,7 +98,7 @@ internal static class HuggingFaceConfigWriter
         }
     }
 
-    private static void RopeScaling(Utf8JsonWriter w, HuggingFaceRopeScaling? scaling)
+    private static void RopeScaling(Utf8JsonWriter w, RopeScaling? scaling)
     {
         if (scaling is null)
         {
@@ -107,21 +107,13 @@ internal static class HuggingFaceConfigWriter
         }
         w.WriteStartObject();
         PythonJson.WriteFloat(w, "factor", scaling.Factor);
-        if (scaling.Type == HuggingFaceRopeType.Llama3)
+        if (scaling.Kind == RopeScalingKind.Llama3)
         {
-            PythonJson.WriteFloat(w, "high_freq_factor", scaling.HighFreqFactor ?? throw Missing("HighFreqFactor"));
-            PythonJson.WriteFloat(w, "low_freq_factor", scaling.LowFreqFactor ?? throw Missing("LowFreqFactor"));
-            w.WriteNumber("original_max_position_embeddings", scaling.OriginalMaxPositionEmbeddings ?? throw Missing("OriginalMaxPositionEmbeddings"));
+            PythonJson.WriteFloat(w, "high_freq_factor", scaling.HighFreqFactor);
+            PythonJson.WriteFloat(w, "low_freq_factor", scaling.LowFreqFactor);
+            w.WriteNumber("original_max_position_embeddings", scaling.OriginalMaxPositionEmbeddings);
         }
-        w.WriteString("rope_type", scaling.Type switch
-        {
-            HuggingFaceRopeType.Linear => "linear",
-            HuggingFaceRopeType.Llama3 => "llama3",
-            _ => throw new ArgumentException($"config.RopeScaling.Type must be Linear or Llama3 (default rotary is a null RopeScaling); got {scaling.Type}.", "config"),
-        });
+        w.WriteString("rope_type", scaling.Kind == RopeScalingKind.Llama3 ? "llama3" : "linear");
         w.WriteEndObject();
     }
-
-    private static ArgumentException Missing(string field) =>
-        new($"config.RopeScaling.{field} must be set for llama3 scaling; got null.", "config");
 }

@@ -18,10 +18,10 @@ internal static class HuggingFaceRopeReader
     private static readonly string[] Supported = { "default", "linear", "llama3" };
 
     /// <summary>The base and scaling the top-level object <paramref name="config"/> describes.</summary>
-    public static (double Theta, HuggingFaceRopeScaling? Scaling) Read(HuggingFaceJsonFields config)
+    public static (double Theta, RopeScaling? Scaling) Read(HuggingFaceJsonFields config)
     {
         double? legacyTheta = config.HasValue("rope_theta") ? config.PositiveDouble("rope_theta", DefaultTheta) : null;
-        HuggingFaceRopeScaling? legacyScaling = config.HasValue("rope_scaling")
+        RopeScaling? legacyScaling = config.HasValue("rope_scaling")
             ? ReadScaling(new HuggingFaceJsonFields(config.Raw("rope_scaling"), config.Path, "rope_scaling."), typeRequired: true)
             : null;
         if (!config.HasValue("rope_parameters")) return (legacyTheta ?? DefaultTheta, legacyScaling);
@@ -49,7 +49,7 @@ internal static class HuggingFaceRopeReader
     /// <paramref name="typeRequired"/>: 4.x's <c>rope_scaling</c> must name its type; 5.x's <c>rope_parameters</c>
     /// without one is the default rotary embedding.
     /// </summary>
-    private static HuggingFaceRopeScaling? ReadScaling(HuggingFaceJsonFields fields, bool typeRequired)
+    private static RopeScaling? ReadScaling(HuggingFaceJsonFields fields, bool typeRequired)
     {
         if (fields.HasValue("partial_rotary_factor") && fields.Double("partial_rotary_factor", 1) != 1)
             throw fields.Bad("partial_rotary_factor", "is not supported: the rotary embedding must cover the whole head (1.0)");
@@ -69,7 +69,7 @@ internal static class HuggingFaceRopeReader
             case "default":
                 return null;
             case "linear":
-                return HuggingFaceRopeScaling.Linear(Factor(fields));
+                return new RopeScaling { Kind = RopeScalingKind.Linear, Factor = Factor(fields) };
             case "llama3":
             {
                 double factor = Factor(fields);
@@ -80,7 +80,11 @@ internal static class HuggingFaceRopeReader
                 if (!fields.HasValue("original_max_position_embeddings"))
                     throw fields.Bad("original_max_position_embeddings", "is missing, and llama3 scaling needs it");
                 int original = fields.PositiveInt("original_max_position_embeddings", 1);
-                return HuggingFaceRopeScaling.Llama3(factor, low, high, original);
+                return new RopeScaling
+                {
+                    Kind = RopeScalingKind.Llama3, Factor = factor, LowFreqFactor = low, HighFreqFactor = high,
+                    OriginalMaxPositionEmbeddings = original,
+                };
             }
             default:
                 throw fields.Bad(key, $"is not a supported rotary type (supported: {string.Join(", ", Supported)})");

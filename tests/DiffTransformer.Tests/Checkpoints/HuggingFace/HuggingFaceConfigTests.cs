@@ -125,7 +125,7 @@ public sealed class HuggingFaceConfigTests : IDisposable
             p["rope_theta"] = 500000.0;
             c["rope_parameters"] = p;
         }));
-        var expected = HuggingFaceRopeScaling.Llama3(32.0, 1.0, 4.0, 8192);
+        var expected = Llama3(32.0, 1.0, 4.0, 8192);
         foreach (var config in new[] { legacy, v5, both })
         {
             Assert.Equal(500000.0, config.RopeTheta);
@@ -147,9 +147,9 @@ public sealed class HuggingFaceConfigTests : IDisposable
             c.Remove("rope_scaling");
             c["rope_parameters"] = new JsonObject { ["rope_theta"] = 1000.0 };
         }));
-        Assert.Equal((1000.0, (HuggingFaceRopeScaling?)null), (untyped.RopeTheta, untyped.RopeScaling));
+        Assert.Equal((1000.0, (RopeScaling?)null), (untyped.RopeTheta, untyped.RopeScaling));
         var linear = Read(Variant("llama_mha", c => c["rope_scaling"] = new JsonObject { ["type"] = "linear", ["factor"] = 4.0 }));
-        Assert.Equal(HuggingFaceRopeScaling.Linear(4.0), linear.RopeScaling);
+        Assert.Equal(new RopeScaling { Kind = RopeScalingKind.Linear, Factor = 4.0 }, linear.RopeScaling);
     }
 
     [Fact]
@@ -157,7 +157,7 @@ public sealed class HuggingFaceConfigTests : IDisposable
     {
         var config = HuggingFaceConfigReader.Read(HuggingFaceFixtures.ConfigPath("llama_gqa_bias")) with
         {
-            RopeScaling = HuggingFaceRopeScaling.Llama3(8.0, 1.0, 4.0, 64),
+            RopeScaling = Llama3(8.0, 1.0, 4.0, 64),
             RopeTheta = 500000.0,
             EosTokenIds = new[] { 2, 7 },
             EosTokenIdIsList = true,
@@ -168,7 +168,7 @@ public sealed class HuggingFaceConfigTests : IDisposable
         };
         var back = HuggingFaceConfigReader.Parse(HuggingFaceConfigWriter.Serialize(config), "x.json");
         Assert.Equal(config, back);
-        var linear = config with { RopeScaling = HuggingFaceRopeScaling.Linear(2.5), EosTokenIds = new[] { 5 }, EosTokenIdIsList = true };
+        var linear = config with { RopeScaling = new RopeScaling { Kind = RopeScalingKind.Linear, Factor = 2.5 }, EosTokenIds = new[] { 5 }, EosTokenIdIsList = true };
         Assert.Equal(linear, HuggingFaceConfigReader.Parse(HuggingFaceConfigWriter.Serialize(linear), "x.json"));
         Assert.NotEqual(linear, linear with { EosTokenIds = new[] { 6 } });
 
@@ -237,4 +237,9 @@ public sealed class HuggingFaceConfigTests : IDisposable
         File.WriteAllText(path, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return path;
     }
+
+    private static RopeScaling Llama3(double factor, double low, double high, int original) => new()
+    {
+        Kind = RopeScalingKind.Llama3, Factor = factor, LowFreqFactor = low, HighFreqFactor = high, OriginalMaxPositionEmbeddings = original,
+    };
 }

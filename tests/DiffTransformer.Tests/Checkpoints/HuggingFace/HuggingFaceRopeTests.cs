@@ -1,6 +1,6 @@
 namespace DiffTransformer.Tests.Checkpoints.HuggingFace;
 
-/// <summary>Rotary inverse frequencies against the README's formulas, evaluated here independently.</summary>
+/// <summary>Rotary inverse frequencies (<see cref="RotaryEmbedding"/>, <see cref="RopeScaling"/>) against the golden README's formulas, evaluated here independently.</summary>
 public sealed class HuggingFaceRopeTests
 {
     // theta^(-2i/d) written as exp(-(2i/d) ln theta): the same number by another route.
@@ -12,7 +12,7 @@ public sealed class HuggingFaceRopeTests
     [InlineData(128, 500000.0)]
     public void DefaultFrequenciesAreThetaToTheMinusTwoIOverD(int headDim, double theta)
     {
-        var inv = HuggingFaceRope.InverseFrequencies(headDim, theta, null);
+        var inv = new RotaryEmbedding(headDim, theta).InverseFrequencies;
         Assert.Equal(headDim / 2, inv.Length);
         Assert.Equal(1.0, inv[0]);
         for (int i = 0; i < inv.Length; i++) Assert.Equal(Default(i, headDim, theta), inv[i], 1e-14 * Default(i, headDim, theta));
@@ -21,7 +21,7 @@ public sealed class HuggingFaceRopeTests
     [Fact]
     public void LinearScalingDividesByTheFactor()
     {
-        var inv = HuggingFaceRope.InverseFrequencies(32, 10000.0, HuggingFaceRopeScaling.Linear(4.0));
+        var inv = new RotaryEmbedding(32, 10000.0, new RopeScaling { Kind = RopeScalingKind.Linear, Factor = 4.0 }).InverseFrequencies;
         for (int i = 0; i < inv.Length; i++) Assert.Equal(Default(i, 32, 10000.0) / 4.0, inv[i], 1e-14 * inv[i]);
     }
 
@@ -31,7 +31,10 @@ public sealed class HuggingFaceRopeTests
         const int headDim = 64;
         const double theta = 500000.0, factor = 8.0, low = 1.0, high = 4.0;
         const int original = 64;
-        var inv = HuggingFaceRope.InverseFrequencies(headDim, theta, HuggingFaceRopeScaling.Llama3(factor, low, high, original));
+        var inv = new RotaryEmbedding(headDim, theta, new RopeScaling
+        {
+            Kind = RopeScalingKind.Llama3, Factor = factor, LowFreqFactor = low, HighFreqFactor = high, OriginalMaxPositionEmbeddings = original,
+        }).InverseFrequencies;
         int kept = 0, divided = 0, blended = 0;
         for (int i = 0; i < inv.Length; i++)
         {
@@ -58,13 +61,5 @@ public sealed class HuggingFaceRopeTests
             Assert.Equal(expected, inv[i], 1e-13 * expected);
         }
         Assert.True(kept > 0 && divided > 0 && blended > 0, $"every region covered: {kept} kept, {divided} divided, {blended} blended");
-    }
-
-    [Fact]
-    public void BadArgumentsAreRefused()
-    {
-        Assert.Throws<ArgumentOutOfRangeException>(() => HuggingFaceRope.InverseFrequencies(7, 10000.0, null));
-        Assert.Throws<ArgumentOutOfRangeException>(() => HuggingFaceRope.InverseFrequencies(8, -1.0, null));
-        Assert.Throws<ArgumentException>(() => HuggingFaceRope.InverseFrequencies(8, 10000.0, new HuggingFaceRopeScaling(HuggingFaceRopeType.Llama3, 8.0)));
     }
 }
