@@ -20,6 +20,12 @@ internal static class Guard
         if (value < 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be >= 0; got {value}.");
     }
 
+    public static void NotBlank(string value, string name)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            throw new ArgumentException($"{name} must be null or a non-blank path; got '{value}'.", name);
+    }
+
     public static void NonNegativeFinite(double value, string name)
     {
         if (!(value >= 0) || double.IsInfinity(value))
