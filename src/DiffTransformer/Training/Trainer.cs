@@ -135,7 +135,7 @@ public sealed class Trainer : IDisposable
         }
         else
         {
-            Optimizer.step();
+            AdamWUpdate.Step(Optimizer); // Optimizer.step() with its Scalars kept alive
             masters?.CopyMastersToModel();
             Model.zero_grad();
             Tokens += tokens;
