@@ -36,6 +36,12 @@ internal static class Guard
             throw new ArgumentOutOfRangeException(argument, value, $"{name} must lie in [0, {count}) ({countName}); got {value}.");
     }
 
+    public static void NotBlank(string value, string name)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            throw new ArgumentException($"{name} must be null or a non-blank path; got '{value}'.", name);
+    }
+
     public static void NonNegativeFinite(double value, string name)
     {
         if (!(value >= 0) || double.IsInfinity(value))

@@ -82,8 +82,11 @@ public sealed class Trainer : IDisposable
     /// <summary>Optimizer steps completed; the next step uses the learning rate of this step index.</summary>
     public long CompletedSteps { get; private set; }
 
-    /// <summary>Input tokens trained on so far.</summary>
+    /// <summary>Input tokens trained on so far (skipped steps' tokens are not counted).</summary>
     public long Tokens { get; private set; }
+
+    /// <summary>Steps whose update was skipped for a non-finite loss or gradient norm (<see cref="NonFinitePolicy.SkipStep"/>).</summary>
+    public long SkippedSteps { get; private set; }
 
     /// <summary>Wall time spent in <see cref="Step"/> so far (restored by <see cref="LoadCheckpoint"/>).</summary>
     public TimeSpan Elapsed { get; private set; }
@@ -91,12 +94,14 @@ public sealed class Trainer : IDisposable
     /// <summary>
     /// One optimizer step: <see cref="TrainingOptions.GradientAccumulationSteps"/> micro-batches (batch
     /// <c>CompletedSteps * accumulation + i</c>), each loss scaled by <c>1 / accumulation</c> and back-propagated into
-    /// gradients cleared first; then clipping, the AdamW update at the scheduled learning rate, and cleared gradients. If
+    /// gradients cleared first; then clipping, the AdamW update at the scheduled learning rate, and cleared gradients. A
+    /// NaN or infinite loss or gradient norm is caught before the update (see <see cref="TrainingOptions.NonFinite"/>). If
     /// it throws (for example while fetching a batch), nothing is updated and the next call starts afresh.
     /// Device-to-host copies: one per micro-batch (<see cref="DiffTransformerLM.Loss"/> reads its token and target range
-    /// checks back) and one at the end (the loss and gradient norm it reports). Steps past
+    /// checks back) and one before the update (the loss and gradient norm it checks and reports). Steps past
     /// <see cref="TrainingOptions.Steps"/> use the floor learning rate.
     /// </summary>
+    /// <exception cref="NonFiniteStepException">Non-finite loss or gradient norm under <see cref="NonFinitePolicy.Throw"/>.</exception>
     public TrainingProgress Step()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -120,28 +125,48 @@ public sealed class Trainer : IDisposable
         }
         var norm = GradientClipping.ClipByGlobalNorm(optimized.Select(p => p.Parameter), Options.MaxGradientNorm)
             ?? zeros(1, ScalarType.Float32, device);
-        Optimizer.step();
-        masters?.CopyMastersToModel();
-        Model.zero_grad();
         var values = cat(new[] { lossSum.DividedBy(accumulation), norm.reshape(1).to(ScalarType.Float32) }).cpu().data<float>().ToArray();
+        bool skip = !float.IsFinite(values[0]) || !float.IsFinite(values[1]);
+        if (skip)
+        {
+            Model.zero_grad(); // the poisoned gradients go; weights and optimizer state were not touched
+            if (Options.NonFinite == NonFinitePolicy.Throw)
+                throw new NonFiniteStepException(CompletedSteps + 1, Options.Steps, values[0], values[1]);
+        }
+        else
+        {
+            AdamWUpdate.Step(Optimizer); // Optimizer.step() with its Scalars kept alive
+            masters?.CopyMastersToModel();
+            Model.zero_grad();
+            Tokens += tokens;
+        }
 
         CompletedSteps++;
-        Tokens += tokens;
+        if (skip) SkippedSteps++;
         Elapsed += watch.Elapsed;
         double seconds = Math.Max(watch.Elapsed.TotalSeconds, 1e-9);
-        return new TrainingProgress(CompletedSteps, Options.Steps, values[0], rate, values[1], tokens / seconds, Tokens, Elapsed);
+        return new TrainingProgress(CompletedSteps, Options.Steps, values[0], rate, values[1], tokens / seconds, Tokens, Elapsed)
+        {
+            StepSkipped = skip,
+            SkippedSteps = SkippedSteps,
+        };
     }
 
     /// <summary>
     /// Runs steps until <see cref="CompletedSteps"/> reaches <see cref="TrainingOptions.Steps"/>, reporting each step to
     /// <paramref name="progress"/> (on this thread when it is a plain <see cref="IProgress{T}"/>; <see cref="Progress{T}"/>
     /// posts to its synchronisation context). Every <see cref="TrainingOptions.EvaluationInterval"/> steps and after the
-    /// last the report carries a validation result. Returns the reports of the steps it ran.
+    /// last the report carries a validation result. With <see cref="TrainingOptions.CheckpointDirectory"/> set it saves a
+    /// training checkpoint <c>checkpoint-STEP</c> there every <see cref="TrainingOptions.CheckpointInterval"/> steps and
+    /// after the last (after that step's evaluation), keeping the newest <see cref="TrainingOptions.CheckpointsKept"/>;
+    /// leftovers of saves cut short by a crash are removed first. Returns the reports of the steps it ran.
     /// </summary>
     /// <exception cref="OperationCanceledException">Cancelled between two steps; the trainer stays consistent and can be saved.</exception>
     public IReadOnlyList<TrainingProgress> Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var history = new List<TrainingProgress>();
+        string? checkpoints = Options.CheckpointDirectory;
+        if (checkpoints is not null) PeriodicCheckpoints.RemoveLeftovers(checkpoints);
         while (CompletedSteps < Options.Steps)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -149,6 +174,8 @@ public sealed class Trainer : IDisposable
             int interval = Options.EvaluationInterval;
             if (interval > 0 && (CompletedSteps % interval == 0 || CompletedSteps == Options.Steps))
                 report = report with { Validation = Evaluate() };
+            if (checkpoints is not null && (CompletedSteps % Options.CheckpointInterval == 0 || CompletedSteps == Options.Steps))
+                report = report with { Checkpoint = PeriodicCheckpoints.Save(this, checkpoints, Options.CheckpointsKept) };
             history.Add(report);
             progress?.Report(report);
         }
@@ -167,7 +194,7 @@ public sealed class Trainer : IDisposable
     /// Saves everything a resumed run needs into <paramref name="directory"/>, replacing it atomically:
     /// <c>config.json</c> and <c>model.safetensors</c> (float32 weights: the masters in bfloat16 training), so it is also
     /// a model checkpoint; <c>optimizer.safetensors</c> (AdamW moments and step per parameter, the CPU random state);
-    /// <c>trainer_state.json</c> (steps, tokens, options). <paramref name="metadata"/> goes into <c>config.json</c>.
+    /// <c>trainer_state.json</c> (steps, tokens, skipped steps, options without the run-control ones). <paramref name="metadata"/> goes into <c>config.json</c>.
     /// </summary>
     public void SaveCheckpoint(string directory, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -177,15 +204,37 @@ public sealed class Trainer : IDisposable
             ModelCheckpoint.WriteModelFiles(Model, TrainedWeights(), temp, metadata);
             TrainerCheckpoint.WriteOptimizer(Path.Combine(temp, ModelCheckpoint.OptimizerFileName), Optimizer, optimized);
             TrainerCheckpoint.WriteState(Path.Combine(temp, ModelCheckpoint.TrainerStateFileName),
-                new TrainerCheckpoint.State(CompletedSteps, Tokens, Elapsed.TotalSeconds, Options));
+                new TrainerCheckpoint.State(CompletedSteps, Tokens, Elapsed.TotalSeconds, Options, SkippedSteps));
         }, nameof(directory));
+    }
+
+    /// <summary>
+    /// The newest periodic checkpoint (<c>checkpoint-STEP</c> with the highest step) in <paramref name="directory"/>, as a
+    /// full path, or null when there is none (or no such directory). Hidden leftovers of interrupted saves are ignored.
+    /// </summary>
+    public static string? FindLatestCheckpoint(string directory) => PeriodicCheckpoints.FindLatest(directory);
+
+    /// <summary>
+    /// Resumes from the newest periodic checkpoint in <see cref="TrainingOptions.CheckpointDirectory"/> through
+    /// <see cref="LoadCheckpoint"/>; returns its path, or null (nothing loaded) when there is none yet. A checkpoint that
+    /// fails to load throws; no older one is tried silently.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><see cref="TrainingOptions.CheckpointDirectory"/> is not set.</exception>
+    public string? ResumeFromLatestCheckpoint(bool allowChangedOptions = false)
+    {
+        string directory = Options.CheckpointDirectory
+            ?? throw new InvalidOperationException("ResumeFromLatestCheckpoint needs TrainingOptions.CheckpointDirectory; it is null.");
+        string? latest = FindLatestCheckpoint(directory);
+        if (latest is not null) LoadCheckpoint(latest, allowChangedOptions);
+        return latest;
     }
 
     /// <summary>
     /// Restores a checkpoint written by <see cref="SaveCheckpoint"/>: weights, optimizer state, step and token counts,
     /// and the CPU random state, so that the following steps give the same losses as an uninterrupted run. The saved
     /// model config must equal this model's, and the saved options this trainer's unless
-    /// <paramref name="allowChangedOptions"/>. Every file is checked and read before anything is changed: on any error
+    /// <paramref name="allowChangedOptions"/> (the run-control options, <see cref="TrainingOptions.NonFinite"/> and the
+    /// <c>Checkpoint*</c> ones, are not saved and may differ). Every file is checked and read before anything is changed: on any error
     /// the trainer, model and random state are left as they were.
     /// </summary>
     /// <exception cref="CheckpointMismatchException">Weights or optimizer state do not fit (every key is listed).</exception>
@@ -196,9 +245,9 @@ public sealed class Trainer : IDisposable
         ObjectDisposedException.ThrowIf(disposed, this);
         ModelCheckpoint.RequireSameConfig(Model.Config, ModelCheckpoint.ReadConfig(directory), directory);
         var state = TrainerCheckpoint.ReadState(ModelCheckpoint.RequireFile(directory, ModelCheckpoint.TrainerStateFileName));
-        if (!allowChangedOptions && state.Options != Options)
+        if (!allowChangedOptions && state.Options.Hyperparameters() != Options.Hyperparameters())
             throw new ArgumentException(
-                $"The checkpoint in '{directory}' was trained with other options ({state.Options}) than this trainer ({Options}); " +
+                $"The checkpoint in '{directory}' was trained with other options ({state.Options.Hyperparameters()}) than this trainer ({Options.Hyperparameters()}); " +
                 "pass allowChangedOptions: true to continue with the new ones.", nameof(directory));
 
         string weightsPath = ModelCheckpoint.RequireFile(directory, ModelCheckpoint.WeightsFileName);
@@ -215,6 +264,7 @@ public sealed class Trainer : IDisposable
             optimizerState.Apply();
             CompletedSteps = state.CompletedSteps;
             Tokens = state.Tokens;
+            SkippedSteps = state.SkippedSteps;
             Elapsed = TimeSpan.FromSeconds(state.ElapsedSeconds);
         }
         finally

@@ -10,13 +10,14 @@ namespace DiffTransformer;
 /// <summary>
 /// The training half of a checkpoint. <c>optimizer.safetensors</c> holds, per optimized parameter (by its state-dict
 /// name), <c>{name}.exp_avg</c>, <c>{name}.exp_avg_sq</c> (the parameter's shape, float32) and <c>{name}.step</c> (int64
-/// scalar), plus <c>rng.torch_cpu</c> (uint8, the CPU generator state). <c>trainer_state.json</c> holds the step and token
-/// counts and the options. Keys, not positions, tie the state to parameters, and every tensor is checked like weights.
+/// scalar), plus <c>rng.torch_cpu</c> (uint8, the CPU generator state). <c>trainer_state.json</c> holds the step, token
+/// and skipped-step counts and the options (without the run-control ones, which are not saved). Format version 2 added
+/// <c>skipped_steps</c>; version 1 files (without it) still load, with no skipped steps. Keys, not positions, tie the state to parameters, and every tensor is checked like weights.
 /// </summary>
 internal static class TrainerCheckpoint
 {
     public const string RandomStateKey = "rng.torch_cpu";
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -35,9 +36,17 @@ internal static class TrainerCheckpoint
             if (property.Set is not null) property.IsRequired = true; // not the computed TrainingOptions.Schedule
     }
 
-    public sealed record State(long CompletedSteps, long Tokens, double ElapsedSeconds, TrainingOptions Options)
+    public sealed record State(long CompletedSteps, long Tokens, double ElapsedSeconds, TrainingOptions Options, long SkippedSteps)
     {
         public int FormatVersion { get; init; } = TrainerCheckpoint.FormatVersion;
+    }
+
+    /// <summary>Format version 1 (DiffTransformer 0.1.0): no skipped-step count.</summary>
+    private sealed record StateVersion1(long CompletedSteps, long Tokens, double ElapsedSeconds, TrainingOptions Options)
+    {
+        public int FormatVersion { get; init; }
+
+        public State Upgrade() => new(CompletedSteps, Tokens, ElapsedSeconds, Options, SkippedSteps: 0) { FormatVersion = TrainerCheckpoint.FormatVersion };
     }
 
     public static void WriteState(string path, State state)
@@ -50,16 +59,25 @@ internal static class TrainerCheckpoint
     {
         State? state;
         using var document = StrictJson.Parse(File.ReadAllBytes(path), why => new InvalidDataException($"'{path}' is not a valid trainer state: {why}."));
+        var root = document.RootElement;
+        int? version = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("format_version", out var v) &&
+            v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int n) ? n : null;
+        if (version is not null and not (1 or FormatVersion))
+            throw new InvalidDataException(
+                $"'{path}' has trainer state format_version {version}; this version of DiffTransformer reads versions 1 to {FormatVersion} " +
+                "(a newer version wrote it?).");
         try
         {
-            state = document.Deserialize<State>(Json);
+            state = version == 1 ? document.Deserialize<StateVersion1>(Json)?.Upgrade() : document.Deserialize<State>(Json);
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"'{path}' is not a valid trainer state: {e.Message}", e);
         }
-        if (state is null || state.Options is null || state.FormatVersion != FormatVersion || state.CompletedSteps < 0 || state.Tokens < 0)
-            throw new InvalidDataException($"'{path}' is not a valid trainer state (format_version {FormatVersion}, counts >= 0, options present).");
+        if (state is null || state.Options is null || state.FormatVersion != FormatVersion || state.CompletedSteps < 0 || state.Tokens < 0 ||
+            state.SkippedSteps < 0 || state.SkippedSteps > state.CompletedSteps)
+            throw new InvalidDataException(
+                $"'{path}' is not a valid trainer state (format_version {FormatVersion}, counts >= 0, skipped steps <= completed steps, options present).");
         try
         {
             state.Options.Validate();

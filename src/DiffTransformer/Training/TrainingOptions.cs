@@ -16,7 +16,10 @@ public enum TrainingPrecision
 
 /// <summary>
 /// Hyperparameters of a <see cref="Trainer"/>. Defaults: AdamW with the paper's betas (0.9, 0.98), weight decay 0.1,
-/// peak learning rate 1e-3 after 100 warm-up steps, cosine decay to 1e-4 at step 1000, gradients clipped to norm 1.
+/// peak learning rate 1e-3 after 100 warm-up steps, cosine decay to 1e-4 at step 1000, gradients clipped to norm 1; a
+/// non-finite loss or gradient norm throws; no periodic checkpoints. The run-control options (<see cref="NonFinite"/>
+/// and the <c>Checkpoint*</c> options) are not saved in a checkpoint's <c>trainer_state.json</c> and may differ when
+/// resuming; the others are saved and must match (see <see cref="Trainer.LoadCheckpoint"/>).
 /// </summary>
 public sealed record TrainingOptions
 {
@@ -59,6 +62,29 @@ public sealed record TrainingOptions
     /// <summary>Most validation batches one evaluation reads; null reads them all.</summary>
     public int? MaxEvaluationBatches { get; init; }
 
+    /// <summary>What a step whose loss or gradient norm is NaN or infinite does (default: throw before the update).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public NonFinitePolicy NonFinite { get; init; } = NonFinitePolicy.Throw;
+
+    /// <summary>
+    /// Where <see cref="Trainer.Run"/> saves a training checkpoint every <see cref="CheckpointInterval"/> steps and after
+    /// the last step, each in a subdirectory <c>checkpoint-STEP</c> (Hugging Face's layout); null saves none. Resume with
+    /// <see cref="Trainer.ResumeFromLatestCheckpoint"/>. One run at a time per directory.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? CheckpointDirectory { get; init; }
+
+    /// <summary>Steps between two periodic checkpoints (Hugging Face's <c>save_steps</c>); used with <see cref="CheckpointDirectory"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int CheckpointInterval { get; init; } = 500;
+
+    /// <summary>
+    /// Periodic checkpoints kept (Hugging Face's <c>save_total_limit</c>): after a new one is complete, the oldest beyond
+    /// this many are deleted. Null keeps them all.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int? CheckpointsKept { get; init; } = 3;
+
     /// <summary>The learning-rate schedule these options describe.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public WarmupCosineSchedule Schedule => new(LearningRate, MinLearningRate, WarmupSteps, Steps);
@@ -76,6 +102,21 @@ public sealed record TrainingOptions
         Guard.PositiveFinite(Epsilon, nameof(Epsilon));
         if (MaxGradientNorm is { } norm) Guard.PositiveFinite(norm, nameof(MaxGradientNorm));
         Guard.Defined(Precision, nameof(Precision));
+        Guard.Defined(NonFinite, nameof(NonFinite));
+        if (CheckpointDirectory is not null) Guard.NotBlank(CheckpointDirectory, nameof(CheckpointDirectory));
+        Guard.Positive(CheckpointInterval, nameof(CheckpointInterval));
+        if (CheckpointsKept is { } kept) Guard.Positive(kept, nameof(CheckpointsKept));
         _ = Schedule; // checks the learning rates and step counts
     }
+
+    /// <summary>These options with the run-control ones at their defaults: what a checkpoint saves and compares.</summary>
+    internal TrainingOptions Hyperparameters() => this with
+    {
+        NonFinite = Defaults.NonFinite,
+        CheckpointDirectory = Defaults.CheckpointDirectory,
+        CheckpointInterval = Defaults.CheckpointInterval,
+        CheckpointsKept = Defaults.CheckpointsKept,
+    };
+
+    private static readonly TrainingOptions Defaults = new();
 }

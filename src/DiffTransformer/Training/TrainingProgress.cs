@@ -14,6 +14,18 @@ public sealed record TrainingProgress(
     long Step, long TotalSteps, double Loss, double LearningRate, double GradientNorm, double TokensPerSecond,
     long Tokens, TimeSpan Elapsed, EvaluationResult? Validation = null)
 {
+    /// <summary>
+    /// True when this step's loss or gradient norm was non-finite and its update was skipped
+    /// (<see cref="NonFinitePolicy.SkipStep"/>); the weights and optimizer state are those of the step before.
+    /// </summary>
+    public bool StepSkipped { get; init; }
+
+    /// <summary>Steps whose update was skipped so far in this run (saved in checkpoints), this one included.</summary>
+    public long SkippedSteps { get; init; }
+
+    /// <summary>The periodic checkpoint <see cref="Trainer.Run"/> saved after this step (a <c>checkpoint-STEP</c> directory), or null.</summary>
+    public string? Checkpoint { get; init; }
+
     /// <summary>Share of the run completed, in [0, 1].</summary>
     public double Fraction => Math.Min(1.0, (double)Step / TotalSteps);
 }

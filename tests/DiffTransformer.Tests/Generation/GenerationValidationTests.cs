@@ -28,7 +28,6 @@ public class GenerationValidationTests
         { "RepetitionPenalty -2", new() { RepetitionPenalty = -2 }, new[] { "RepetitionPenalty", "-2" } },
         { "stop token = vocab", new() { StopTokens = new long[] { 3, 16 } }, new[] { "StopTokens[1]", "[0, 16)", "16" } },
         { "stop token -1", new() { StopTokens = new long[] { -1 } }, new[] { "StopTokens[0]", "-1" } },
-        { "stop tokens null", new() { StopTokens = null! }, new[] { "StopTokens", "null" } },
         { "prompt + new > max", new() { MaxNewTokens = 62 }, new[] { "3 tokens", "MaxNewTokens (62)", "MaxSequenceLength (64)", "65" } },
     };
 

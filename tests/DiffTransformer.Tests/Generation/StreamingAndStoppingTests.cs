@@ -28,6 +28,25 @@ public class StreamingAndStoppingTests
     }
 
     [Fact]
+    public void WithoutStopTokensInTheOptionsTheModelsOwnApplyAndAnEmptyListStopsNothing()
+    {
+        var model = Decoding.Model(AttentionKind.Softmax);
+        var free = model.Generate(Prompts, new GenerationOptions { MaxNewTokens = 10 });
+        long stop = free[0].Tokens[2];
+        var explicitStop = model.Generate(Prompts, new GenerationOptions { MaxNewTokens = 10, StopTokens = new[] { stop } });
+        model.StopTokens = new[] { stop };
+        var byModel = model.Generate(Prompts, new GenerationOptions { MaxNewTokens = 10 });
+        var none = model.Generate(Prompts, new GenerationOptions { MaxNewTokens = 10, StopTokens = Array.Empty<long>() });
+        for (int row = 0; row < Prompts.Length; row++)
+        {
+            Assert.Equal(explicitStop[row].Tokens, byModel[row].Tokens);
+            Assert.Equal(free[row].Tokens, none[row].Tokens);
+        }
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => model.StopTokens = new long[] { 16 });
+        Assert.Contains("StopTokens[0] must lie in [0, 16)", error.Message);
+    }
+
+    [Fact]
     public void MinNewTokensSuppressesStopTokens()
     {
         var model = Decoding.Model(AttentionKind.DifferentialV2);

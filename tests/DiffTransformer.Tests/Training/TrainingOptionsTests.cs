@@ -47,6 +47,10 @@ public class TrainingOptionsTests
         { new TrainingOptions { Epsilon = 0 }, nameof(TrainingOptions.Epsilon), "0" },
         { new TrainingOptions { MaxGradientNorm = -1 }, nameof(TrainingOptions.MaxGradientNorm), "-1" },
         { new TrainingOptions { Precision = (TrainingPrecision)7 }, nameof(TrainingOptions.Precision), "7" },
+        { new TrainingOptions { NonFinite = (NonFinitePolicy)5 }, nameof(TrainingOptions.NonFinite), "5" },
+        { new TrainingOptions { CheckpointDirectory = " " }, nameof(TrainingOptions.CheckpointDirectory), "' '" },
+        { new TrainingOptions { CheckpointInterval = 0 }, nameof(TrainingOptions.CheckpointInterval), "0" },
+        { new TrainingOptions { CheckpointsKept = 0 }, nameof(TrainingOptions.CheckpointsKept), "0" },
         { new TrainingOptions { WarmupSteps = 2000 }, "WarmupSteps", "2000" },
         { new TrainingOptions { MinLearningRate = 1 }, "MinLearningRate", "1" },
     };
