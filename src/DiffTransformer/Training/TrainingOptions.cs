@@ -1,19 +1,5 @@
 namespace DiffTransformer;
 
-/// <summary>Numeric precision of training.</summary>
-public enum TrainingPrecision
-{
-    /// <summary>Weights, activations, gradients and optimizer state in float32 (the model must be float32).</summary>
-    Float32,
-
-    /// <summary>
-    /// Weights and activations in bfloat16; float32 master weights receive the (float32-cast) gradients, are clipped and
-    /// updated by AdamW in float32, and are rounded back into the bfloat16 model after every step. Losses and
-    /// normalisations are computed in float32 by the model itself.
-    /// </summary>
-    BFloat16,
-}
-
 /// <summary>
 /// Hyperparameters of a <see cref="Trainer"/>. Defaults: AdamW with the paper's betas (0.9, 0.98), weight decay 0.1,
 /// peak learning rate 1e-3 after 100 warm-up steps, cosine decay to 1e-4 at step 1000, gradients clipped to norm 1; a

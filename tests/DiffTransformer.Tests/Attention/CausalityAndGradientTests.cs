@@ -5,17 +5,8 @@ namespace DiffTransformer.Tests;
 
 public class CausalityAndGradientTests
 {
-    public static TheoryData<AttentionKind, AttentionKernel> KindsAndKernels()
-    {
-        var data = new TheoryData<AttentionKind, AttentionKernel>();
-        foreach (var kind in Build.Kinds)
-        foreach (var kernel in new[] { AttentionKernel.Naive, AttentionKernel.Fused })
-            data.Add(kind, kernel);
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(KindsAndKernels))]
+    [MemberData(nameof(Build.KindsAndKernels), MemberType = typeof(Build))]
     public void ChangingTokenTLeavesEarlierOutputsUnchanged(AttentionKind kind, AttentionKernel kernel)
     {
         using var scope = NewDisposeScope();
@@ -35,7 +26,7 @@ public class CausalityAndGradientTests
 
     /// <summary>Central differences in float64 along a random direction, for the input and every parameter.</summary>
     [Theory]
-    [MemberData(nameof(KindsAndKernels))]
+    [MemberData(nameof(Build.KindsAndKernels), MemberType = typeof(Build))]
     public void GradientsMatchFiniteDifferences(AttentionKind kind, AttentionKernel kernel)
     {
         using var scope = NewDisposeScope();

@@ -10,7 +10,7 @@ public class GoldenParityTests
     {
         var data = new TheoryData<string, AttentionKernel, ScalarType>();
         foreach (var name in Golden.Cases)
-        foreach (var kernel in new[] { AttentionKernel.Naive, AttentionKernel.Fused })
+        foreach (var kernel in Build.Kernels)
         foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32 })
             data.Add(name, kernel, dtype);
         return data;
@@ -30,7 +30,7 @@ public class GoldenParityTests
     {
         var data = new TheoryData<string, AttentionKernel, ScalarType>();
         foreach (var name in Golden.ExactCases)
-        foreach (var kernel in new[] { AttentionKernel.Naive, AttentionKernel.Fused })
+        foreach (var kernel in Build.Kernels)
         foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32 })
             data.Add(name, kernel, dtype);
         return data;

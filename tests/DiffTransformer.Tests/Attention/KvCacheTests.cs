@@ -10,7 +10,7 @@ public class KvCacheTests
     {
         var data = new TheoryData<AttentionKind, AttentionKernel, int?>();
         foreach (var kind in Build.Kinds)
-        foreach (var kernel in new[] { AttentionKernel.Naive, AttentionKernel.Fused })
+        foreach (var kernel in Build.Kernels)
         foreach (var kv in new int?[] { null, 1 })
             data.Add(kind, kernel, kv);
         return data;

@@ -1,18 +1,12 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static DiffTransformer.Tests.Rejection;
 
 namespace DiffTransformer.Tests;
 
 /// <summary>Every constructor and forward rule gives an ArgumentException naming the argument, the rule and the value.</summary>
 public class ValidationTests
 {
-    private static void Rejects(Action create, string parameter, params string[] fragments)
-    {
-        var e = Assert.ThrowsAny<ArgumentException>(create);
-        Assert.Equal(parameter, e.ParamName);
-        foreach (var fragment in fragments) Assert.Contains(fragment, e.Message);
-    }
-
     [Fact]
     public void SoftmaxAttentionRules()
     {

@@ -14,7 +14,7 @@ public sealed class HuggingFaceParityTests
     {
         var data = new TheoryData<string, AttentionKernel>();
         foreach (string name in HuggingFaceFixtures.Cases)
-            foreach (var kernel in new[] { AttentionKernel.Naive, AttentionKernel.Fused })
+            foreach (var kernel in Build.Kernels)
                 data.Add(name, kernel);
         return data;
     }

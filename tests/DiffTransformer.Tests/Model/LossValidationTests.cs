@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static DiffTransformer.Tests.Rejection;
 
 namespace DiffTransformer.Tests;
 
@@ -7,13 +8,6 @@ namespace DiffTransformer.Tests;
 /// <see cref="DiffTransformerLM.Forward"/> and <see cref="DiffTransformerLM.CrossEntropy"/>.</summary>
 public sealed class LossValidationTests
 {
-    private static void Rejects(Action call, string parameter, params string[] fragments)
-    {
-        var e = Assert.ThrowsAny<ArgumentException>(call);
-        Assert.Equal(parameter, e.ParamName);
-        foreach (var fragment in fragments) Assert.Contains(fragment, e.Message);
-    }
-
     [Fact]
     public void LossChecksTokensAndTargets()
     {

@@ -1,20 +1,13 @@
 using DiffTransformer.Retrieval;
 using TorchSharp;
 using static TorchSharp.torch;
+using static DiffTransformer.Tests.Rejection;
 
 namespace DiffTransformer.Tests;
 
 /// <summary>Argument rules of the smaller public members: each names the argument, the rule and the value.</summary>
 public class ArgumentRulesTests
 {
-    private static TException Rejects<TException>(Action call, string parameter, params string[] fragments) where TException : ArgumentException
-    {
-        var error = Assert.Throws<TException>(call);
-        Assert.Equal(parameter, error.ParamName);
-        foreach (var fragment in fragments) Assert.Contains(fragment, error.Message);
-        return error;
-    }
-
     private static readonly NeedleRetrievalTask Task = new(new NeedleTaskOptions { ValidationExamples = 8 });
 
     [Fact]

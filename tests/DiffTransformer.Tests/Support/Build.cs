@@ -8,6 +8,19 @@ internal static class Build
 {
     public static readonly AttentionKind[] Kinds = { AttentionKind.Softmax, AttentionKind.Differential, AttentionKind.DifferentialV2 };
 
+    /// <summary>The kernels every equivalence and parity test runs with.</summary>
+    public static readonly AttentionKernel[] Kernels = { AttentionKernel.Naive, AttentionKernel.Fused };
+
+    /// <summary>Every attention kind with every kernel.</summary>
+    public static TheoryData<AttentionKind, AttentionKernel> KindsAndKernels()
+    {
+        var data = new TheoryData<AttentionKind, AttentionKernel>();
+        foreach (var kind in Kinds)
+            foreach (var kernel in Kernels)
+                data.Add(kind, kernel);
+        return data;
+    }
+
     /// <summary>An attention module with the given head layout; V1 gets depth 2, V2 head size 8.</summary>
     public static CausalSelfAttention Attention(AttentionKind kind, int embed = 32, int heads = 2, int? kvHeads = null,
         AttentionKernel kernel = AttentionKernel.Auto, ScalarType dtype = ScalarType.Float64, long seed = 1)

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static DiffTransformer.Tests.Rejection;
 
 namespace DiffTransformer.Tests.Training;
 
@@ -35,21 +36,15 @@ public sealed class ScheduleAndGroupsTests
     [Fact]
     public void RangeRulesNameTheArgumentTheRuleAndTheValue()
     {
-        static void Rejects(Action call, string name, string fragment)
-        {
-            var error = Assert.ThrowsAny<ArgumentOutOfRangeException>(call);
-            Assert.Equal(name, error.ParamName);
-            Assert.Contains(fragment, error.Message);
-        }
         var options = new TrainingOptions();
-        Rejects(() => (options with { Beta1 = 1 }).Validate(), "Beta1", "Beta1 must lie in [0, 1); got 1.");
-        Rejects(() => (options with { Beta2 = double.NaN }).Validate(), "Beta2", "Beta2 must lie in [0, 1); got NaN.");
-        Rejects(() => (options with { WeightDecay = -0.5 }).Validate(), "WeightDecay", "WeightDecay must be a finite number >= 0; got -0.5.");
-        Rejects(() => (options with { WeightDecay = double.PositiveInfinity }).Validate(), "WeightDecay", "finite number >= 0");
-        Rejects(() => new WarmupCosineSchedule(1e-3, 0, 1, 10).LearningRateAt(-3), "step", "step must be >= 0; got -3.");
+        Rejects<ArgumentOutOfRangeException>(() => (options with { Beta1 = 1 }).Validate(), "Beta1", "Beta1 must lie in [0, 1); got 1.");
+        Rejects<ArgumentOutOfRangeException>(() => (options with { Beta2 = double.NaN }).Validate(), "Beta2", "Beta2 must lie in [0, 1); got NaN.");
+        Rejects<ArgumentOutOfRangeException>(() => (options with { WeightDecay = -0.5 }).Validate(), "WeightDecay", "WeightDecay must be a finite number >= 0; got -0.5.");
+        Rejects<ArgumentOutOfRangeException>(() => (options with { WeightDecay = double.PositiveInfinity }).Validate(), "WeightDecay", "finite number >= 0");
+        Rejects<ArgumentOutOfRangeException>(() => new WarmupCosineSchedule(1e-3, 0, 1, 10).LearningRateAt(-3), "step", "step must be >= 0; got -3.");
         using var batches = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16);
-        Rejects(() => batches.TrainingWindowStarts(-1), "index", "index must be >= 0; got -1.");
-        Rejects(() => new TokenBatches(Corpus.Bytes(), 2, 16, validationFraction: 1.5), "validationFraction", "validationFraction must lie in [0, 1); got 1.5.");
+        Rejects<ArgumentOutOfRangeException>(() => batches.TrainingWindowStarts(-1), "index", "index must be >= 0; got -1.");
+        Rejects<ArgumentOutOfRangeException>(() => new TokenBatches(Corpus.Bytes(), 2, 16, validationFraction: 1.5), "validationFraction", "validationFraction must lie in [0, 1); got 1.5.");
     }
 
     [Fact]
