@@ -55,7 +55,7 @@ public class NotebookTests
     /// <summary>Lines each notebook must print: the claims its cells check, not only that they ran.</summary>
     private static readonly Dictionary<string, string[]> ExpectedOutput = new()
     {
-        ["quick-start.ipynb"] = new[] { "Differential: ", "reloaded model gives the same logits: True" },
+        ["quick-start.ipynb"] = new[] { "Differential: ", "reloaded model gives the same logits: True", "config.json, generation_config.json, model.safetensors", "reloaded Hugging Face model gives the same logits: True" },
         ["attention-maps.ipynb"] = new[] { "lambda of the last layer: ", "final query: " },
         ["side-by-side.ipynb"] = new[] { "Diff V1: ", "Softmax: " },
     };
