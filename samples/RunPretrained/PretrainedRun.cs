@@ -88,8 +88,8 @@ public static class PretrainedRun
     }
 
     /// <summary>
-    /// Loads the model under a progress display: one bar for the directory's weight bytes. The library reports no
-    /// progress while it reads, so the bar runs indeterminate (with the elapsed time) and fills when the load is done.
+    /// Loads the model under a progress display: one bar for the directory's weight bytes, moved by the loader's
+    /// report after each tensor (<see cref="HuggingFaceLoadOptions.Progress"/>).
     /// </summary>
     private static DiffTransformerLM Load(IAnsiConsole console, string directory, IReadOnlyList<FileInfo> weights, long bytes, HuggingFaceLoadOptions options)
     {
@@ -111,9 +111,8 @@ public static class PretrainedRun
             .Start(context =>
             {
                 var task = context.AddTask(Markup.Escape(what), maxValue: Math.Max(bytes, 1));
-                task.IsIndeterminate = true;
-                model = HuggingFaceCheckpoint.Load(directory, options);
-                task.IsIndeterminate = false;
+                var progress = new BarProgress(task);
+                model = HuggingFaceCheckpoint.Load(directory, options with { Progress = progress });
                 task.Value = task.MaxValue;
             });
         return model!;

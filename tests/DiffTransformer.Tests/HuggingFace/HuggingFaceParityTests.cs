@@ -80,6 +80,27 @@ public sealed class HuggingFaceParityTests
     }
 
     [Fact]
+    public void ProgressIsReportedAfterEveryTensorUpToTheWholeCheckpoint()
+    {
+        var reports = new List<HuggingFaceLoadProgress>();
+        string directory = HuggingFaceFixtures.Directory("diffllama_gqa_tied_sharded");
+        using var model = HuggingFaceCheckpoint.Load(directory, new HuggingFaceLoadOptions { Progress = new Recorder(reports) });
+        var stored = HuggingFaceFixtures.ExpectedTensors("diffllama_gqa_tied_sharded");
+        long bytes = stored.Sum(t => 4 * t.Shape.Aggregate(1L, (a, b) => a * b)); // float32
+        Assert.Equal(stored.Count, reports.Count);
+        Assert.Equal(Enumerable.Range(1, stored.Count), reports.Select(r => r.TensorsRead));
+        Assert.All(reports, r => Assert.Equal((bytes, stored.Count), (r.TotalBytes, r.TotalTensors)));
+        Assert.Equal(bytes, reports[^1].BytesRead);
+        Assert.True(reports.Zip(reports.Skip(1)).All(p => p.Second.BytesRead > p.First.BytesRead));
+    }
+
+    /// <summary>Records reports synchronously (Progress&lt;T&gt; would post them to the thread pool).</summary>
+    private sealed class Recorder(List<HuggingFaceLoadProgress> reports) : IProgress<HuggingFaceLoadProgress>
+    {
+        public void Report(HuggingFaceLoadProgress value) => reports.Add(value);
+    }
+
+    [Fact]
     public void EndOfSequenceIdsBecomeTheModelsStopTokens()
     {
         using var model = HuggingFaceCheckpoint.Load(HuggingFaceFixtures.Directory("diffllama_mha"));

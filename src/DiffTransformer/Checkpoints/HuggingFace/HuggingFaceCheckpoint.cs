@@ -38,7 +38,7 @@ public static class HuggingFaceCheckpoint
         var model = Build(config, options.DType);
         try
         {
-            HuggingFaceWeights.Read(model, index, HuggingFaceModelMap.Tensors(config));
+            HuggingFaceWeights.Read(model, index, HuggingFaceModelMap.Tensors(config), options.Progress);
             var stops = generation?.EosTokenIds is { Count: > 0 } fromGeneration ? fromGeneration : hf.EosTokenIds;
             model.StopTokens = stops.Select(id => (long)id).ToArray();
             if (options.Device is { } device && device.type != DeviceType.CPU) model.to(device);

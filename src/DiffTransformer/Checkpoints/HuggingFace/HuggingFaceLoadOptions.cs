@@ -17,4 +17,7 @@ public sealed record HuggingFaceLoadOptions
 
     /// <summary>The attention kernel of every layer.</summary>
     public AttentionKernel Kernel { get; init; } = AttentionKernel.Auto;
+
+    /// <summary>Told after each tensor is read (on the loading thread, through <see cref="IProgress{T}.Report"/>); null for none.</summary>
+    public IProgress<HuggingFaceLoadProgress>? Progress { get; init; }
 }

@@ -21,10 +21,10 @@ internal static class HuggingFaceWeightReader
     /// and dtypes are checked first and every problem is reported at once in a <see cref="CheckpointMismatchException"/>
     /// (missing, unexpected, wrongly shaped, or not floating-point), before any destination is written. An I/O failure
     /// while reading (the files changed underneath) can leave destinations partly written, so callers load into fresh
-    /// tensors and discard them on failure.
+    /// tensors and discard them on failure. <paramref name="tensorRead"/> is told the stored bytes of each tensor read.
     /// </summary>
     public static void ReadInto(HuggingFaceWeightIndex index, IReadOnlyDictionary<string, Tensor> destinations,
-        IReadOnlySet<string>? skip = null)
+        IReadOnlySet<string>? skip = null, Action<long>? tensorRead = null)
     {
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(destinations);
@@ -36,7 +36,10 @@ internal static class HuggingFaceWeightReader
         {
             using var stream = File.OpenRead(group.Key);
             foreach (var (name, location) in group.OrderBy(p => p.Value.Entry.Begin))
+            {
                 ReadEntry(stream, location, target[name]);
+                tensorRead?.Invoke(location.Entry.End - location.Entry.Begin);
+            }
         }
     }
 

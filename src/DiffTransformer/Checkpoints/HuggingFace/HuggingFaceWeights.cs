@@ -15,7 +15,8 @@ internal static class HuggingFaceWeights
     /// (<see cref="CheckpointMismatchException"/>). A checkpoint of a tied model may still store <c>lm_head.weight</c>:
     /// it is not read. Tensors the checkpoint does not store (DiffLlama's weightless per-head norm) become ones.
     /// </summary>
-    public static void Read(DiffTransformerLM model, HuggingFaceWeightIndex index, IReadOnlyList<HuggingFaceTensor> table)
+    public static void Read(DiffTransformerLM model, HuggingFaceWeightIndex index, IReadOnlyList<HuggingFaceTensor> table,
+        IProgress<HuggingFaceLoadProgress>? progress = null)
     {
         var state = model.state_dict();
         var stored = table.Where(t => t.Theirs is not null).ToList();
@@ -25,9 +26,13 @@ internal static class HuggingFaceWeights
         var report = ModuleWeights.Compare(expected, index.Entries.Where(e => !skipped.Contains(e.Name)), convertDTypes: true);
         if (!report.IsExact) throw new CheckpointMismatchException(index.IndexPath ?? index.Directory, report, "directory");
 
+        long totalBytes = stored.Sum(t => StoredBytes(index, t.Theirs!)), bytesRead = 0;
+        int tensorsRead = 0;
+        void Read(long bytes) => progress?.Report(new(bytesRead += bytes, totalBytes, ++tensorsRead, stored.Count));
+
         var permuted = stored.Where(t => t.Layout is not null).ToList();
         var direct = stored.Where(t => t.Layout is null).ToDictionary(t => t.Theirs!, t => state[t.Ours], StringComparer.Ordinal);
-        HuggingFaceWeightReader.ReadInto(index, direct, new HashSet<string>(skipped.Concat(permuted.Select(t => t.Theirs!)), StringComparer.Ordinal));
+        HuggingFaceWeightReader.ReadInto(index, direct, new HashSet<string>(skipped.Concat(permuted.Select(t => t.Theirs!)), StringComparer.Ordinal), Read);
         using var noGrad = no_grad();
         foreach (var tensor in permuted)
         {
@@ -35,8 +40,15 @@ internal static class HuggingFaceWeights
             using var scope = NewDisposeScope();
             var read = HuggingFaceWeightReader.Read(index, tensor.Theirs!, parameter.dtype);
             parameter.copy_(tensor.Layout!.FromCheckpoint(read));
+            Read(StoredBytes(index, tensor.Theirs!));
         }
         foreach (var unstored in table.Where(t => t.Theirs is null)) state[unstored.Ours].fill_(ScalarMath.One);
+    }
+
+    private static long StoredBytes(HuggingFaceWeightIndex index, string name)
+    {
+        var entry = index.Tensors[name].Entry;
+        return entry.End - entry.Begin;
     }
 
     /// <summary>
