@@ -1,4 +1,5 @@
 using DiffTransformer;
+using DiffTransformer.Samples;
 
 namespace NeedleInAHaystack;
 
@@ -17,15 +18,7 @@ public static class ModelLineup
     public static IReadOnlyList<Contestant> Create(ExperimentOptions options, int vocabSize)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var v1 = new DiffTransformerConfig
-        {
-            Attention = AttentionKind.Differential,
-            VocabSize = vocabSize,
-            EmbedDim = options.EmbedDim,
-            NumLayers = options.Layers,
-            NumHeads = options.DiffHeads,
-            MaxSequenceLength = options.SequenceLength,
-        };
+        var v1 = SampleModels.V1(vocabSize, options.EmbedDim, options.Layers, options.DiffHeads, options.SequenceLength);
         var softmax = v1.ToSoftmaxBaseline();
         var v2 = softmax with { Attention = AttentionKind.DifferentialV2 };
         long target = ParameterCount(softmax);

@@ -117,14 +117,8 @@ public static class LanguageModelRun
     /// </summary>
     public static DiffTransformerConfig ModelConfig(LanguageModelOptions options, int vocabSize)
     {
-        var v1 = new DiffTransformerConfig
+        var v1 = SampleModels.V1(vocabSize, options.EmbedDim, options.Layers, options.Heads, Math.Max(options.Context, 256)) with
         {
-            Attention = AttentionKind.Differential,
-            VocabSize = vocabSize,
-            EmbedDim = options.EmbedDim,
-            NumLayers = options.Layers,
-            NumHeads = options.Heads,
-            MaxSequenceLength = Math.Max(options.Context, 256),
             TieEmbeddings = vocabSize > 4096,
         };
         return options.Attention switch
