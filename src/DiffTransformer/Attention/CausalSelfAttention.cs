@@ -13,7 +13,7 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     private protected CausalSelfAttention(string name, int embedDim, int numHeads, int? numKvHeads,
         AttentionKernel kernel, double ropeTheta, RopeScaling? ropeScaling, bool bias) : base(name)
     {
-        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, AttentionArgumentNames.Constructor);
+        // Each subclass checks its arguments first thing (its CheckShape), with the rules the config uses too.
         int kvHeads = numKvHeads ?? numHeads;
         EmbedDim = embedDim;
         NumHeads = numHeads;
@@ -101,7 +101,7 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// The rules every attention module shares: positive sizes, kv heads dividing the heads, a known kernel, a positive
     /// theta, a valid scaling.
     /// </summary>
-    private protected static void CheckCommon(int embedDim, int numHeads, int? numKvHeads, AttentionKernel kernel, double ropeTheta,
+    private static void CheckCommon(int embedDim, int numHeads, int? numKvHeads, AttentionKernel kernel, double ropeTheta,
         RopeScaling? ropeScaling, AttentionArgumentNames names)
     {
         Guard.Positive(embedDim, names.EmbedDim);
@@ -118,12 +118,17 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// The head size rule: an explicit <paramref name="headDim"/> must be positive and even; without one, the head size
-    /// is <paramref name="embedDim"/> / <paramref name="parts"/> (<paramref name="partsText"/>), which must divide evenly
-    /// into an even size. Returns the head size.
+    /// The shape rules of every attention module, for its constructor and for <see cref="DiffTransformerConfig.Validate"/>:
+    /// <see cref="CheckCommon"/>, then the head size: an explicit <paramref name="headDim"/> must be positive and even;
+    /// without one it is <paramref name="embedDim"/> / (<paramref name="subHeads"/> * <paramref name="numHeads"/>), which
+    /// must divide evenly into an even size. Returns the head size.
     /// </summary>
-    private protected static int CheckHeadDim(int embedDim, int? headDim, int parts, string partsText, AttentionArgumentNames names)
+    private protected static int CheckShape(int embedDim, int numHeads, int? numKvHeads, int? headDim, int subHeads,
+        AttentionKernel kernel, double ropeTheta, RopeScaling? ropeScaling, AttentionArgumentNames names)
     {
+        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, names);
+        int parts = subHeads * numHeads;
+        string partsText = subHeads == 1 ? names.NumHeads : $"{subHeads} * {names.NumHeads}";
         if (headDim is { } explicitSize)
         {
             Guard.Positive(explicitSize, names.HeadDim);

@@ -57,16 +57,10 @@ public sealed class DiffAttention : CausalSelfAttention
         this.DetachParametersFromScopes();
     }
 
-    /// <summary>
-    /// The shape rules of the constructor, for the constructor and for <see cref="DiffTransformerConfig.Validate"/>;
-    /// returns the sub-head size.
-    /// </summary>
+    /// <summary>The shape rules of the constructor (<see cref="CausalSelfAttention.CheckShape"/>), also used by <see cref="DiffTransformerConfig.Validate"/>; returns the head size.</summary>
     internal static int CheckShape(int embedDim, int numHeads, int? numKvHeads, int? headDim, AttentionKernel kernel, double ropeTheta,
-        RopeScaling? ropeScaling, AttentionArgumentNames names)
-    {
-        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, names);
-        return CheckHeadDim(embedDim, headDim, 2 * numHeads, $"2 * {names.NumHeads}", names);
-    }
+        RopeScaling? ropeScaling, AttentionArgumentNames names) =>
+        CheckShape(embedDim, numHeads, numKvHeads, headDim, subHeads: 2, kernel, ropeTheta, ropeScaling, names);
 
     /// <summary>Query/key sub-head size; values and outputs use <c>2 * HeadDim</c> per head.</summary>
     public override int HeadDim => headDim;

@@ -43,16 +43,10 @@ public sealed class SoftmaxAttention : CausalSelfAttention
     /// <inheritdoc />
     public override int HeadDim => headDim;
 
-    /// <summary>
-    /// The shape rules of the constructor, for the constructor and for <see cref="DiffTransformerConfig.Validate"/>;
-    /// returns the head size.
-    /// </summary>
+    /// <summary>The shape rules of the constructor (<see cref="CausalSelfAttention.CheckShape"/>), also used by <see cref="DiffTransformerConfig.Validate"/>; returns the head size.</summary>
     internal static int CheckShape(int embedDim, int numHeads, int? numKvHeads, int? headDim, AttentionKernel kernel, double ropeTheta,
-        RopeScaling? ropeScaling, AttentionArgumentNames names)
-    {
-        CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, names);
-        return CheckHeadDim(embedDim, headDim, numHeads, names.NumHeads, names);
-    }
+        RopeScaling? ropeScaling, AttentionArgumentNames names) =>
+        CheckShape(embedDim, numHeads, numKvHeads, headDim, subHeads: 1, kernel, ropeTheta, ropeScaling, names);
 
     /// <inheritdoc />
     public override AttentionKind Kind => AttentionKind.Softmax;
