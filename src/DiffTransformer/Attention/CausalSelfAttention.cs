@@ -13,7 +13,7 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     private protected CausalSelfAttention(string name, int embedDim, int numHeads, int? numKvHeads,
         AttentionKernel kernel, double ropeTheta, RopeScaling? ropeScaling, bool bias) : base(name)
     {
-        // Each subclass checks its arguments first thing (its CheckShape), with the rules the config uses too.
+        // Each subclass checks its arguments first thing (CheckShape), with the rule the config uses too.
         int kvHeads = numKvHeads ?? numHeads;
         EmbedDim = embedDim;
         NumHeads = numHeads;
@@ -123,7 +123,7 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// without one it is <paramref name="embedDim"/> / (<paramref name="subHeads"/> * <paramref name="numHeads"/>), which
     /// must divide evenly into an even size. Returns the head size.
     /// </summary>
-    private protected static int CheckShape(int embedDim, int numHeads, int? numKvHeads, int? headDim, int subHeads,
+    internal static int CheckShape(int embedDim, int numHeads, int? numKvHeads, int? headDim, int subHeads,
         AttentionKernel kernel, double ropeTheta, RopeScaling? ropeScaling, AttentionArgumentNames names)
     {
         CheckCommon(embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, names);

@@ -39,7 +39,7 @@ public sealed class DiffAttention : CausalSelfAttention
         : base(nameof(DiffAttention), embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, bias)
     {
         Guard.NonNegative(depth, nameof(depth));
-        this.headDim = CheckShape(embedDim, numHeads, numKvHeads, headDim, kernel, ropeTheta, ropeScaling, AttentionArgumentNames.Constructor);
+        this.headDim = CheckShape(embedDim, numHeads, numKvHeads, headDim, SubHeads, kernel, ropeTheta, ropeScaling, AttentionArgumentNames.Constructor);
         Depth = depth;
         LambdaInit = LambdaInitFor(depth);
         int d = this.headDim;
@@ -57,10 +57,8 @@ public sealed class DiffAttention : CausalSelfAttention
         this.DetachParametersFromScopes();
     }
 
-    /// <summary>The shape rules of the constructor (<see cref="CausalSelfAttention.CheckShape"/>), also used by <see cref="DiffTransformerConfig.Validate"/>; returns the head size.</summary>
-    internal static int CheckShape(int embedDim, int numHeads, int? numKvHeads, int? headDim, AttentionKernel kernel, double ropeTheta,
-        RopeScaling? ropeScaling, AttentionArgumentNames names) =>
-        CheckShape(embedDim, numHeads, numKvHeads, headDim, subHeads: 2, kernel, ropeTheta, ropeScaling, names);
+    /// <summary>Query/key sub-heads per differential head (one per softmax map).</summary>
+    internal const int SubHeads = 2;
 
     /// <summary>Query/key sub-head size; values and outputs use <c>2 * HeadDim</c> per head.</summary>
     public override int HeadDim => headDim;

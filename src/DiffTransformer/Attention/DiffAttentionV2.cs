@@ -30,7 +30,7 @@ public sealed class DiffAttentionV2 : CausalSelfAttention
         AttentionKernel kernel = AttentionKernel.Auto, double ropeTheta = 10000, bool bias = false, RopeScaling? ropeScaling = null)
         : base(nameof(DiffAttentionV2), embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, bias)
     {
-        this.headDim = CheckShape(embedDim, numHeads, numKvHeads, headDim, kernel, ropeTheta, ropeScaling, AttentionArgumentNames.Constructor);
+        this.headDim = CheckShape(embedDim, numHeads, numKvHeads, headDim, 1, kernel, ropeTheta, ropeScaling, AttentionArgumentNames.Constructor);
         q_proj = Projection(embedDim, 2 * numHeads * headDim);
         k_proj = Projection(embedDim, NumKvHeads * headDim);
         v_proj = Projection(embedDim, NumKvHeads * headDim);
@@ -42,11 +42,6 @@ public sealed class DiffAttentionV2 : CausalSelfAttention
 
     /// <inheritdoc />
     public override int HeadDim => headDim;
-
-    /// <summary>The shape rules of the constructor (<see cref="CausalSelfAttention.CheckShape"/>), also used by <see cref="DiffTransformerConfig.Validate"/>; returns the head size.</summary>
-    internal static int CheckShape(int embedDim, int numHeads, int? numKvHeads, int? headDim, AttentionKernel kernel, double ropeTheta,
-        RopeScaling? ropeScaling, AttentionArgumentNames names) =>
-        CheckShape(embedDim, numHeads, numKvHeads, headDim, subHeads: 1, kernel, ropeTheta, ropeScaling, names);
 
     /// <inheritdoc />
     public override AttentionKind Kind => AttentionKind.DifferentialV2;

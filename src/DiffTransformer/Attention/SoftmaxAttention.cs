@@ -30,7 +30,7 @@ public sealed class SoftmaxAttention : CausalSelfAttention
         RopeScaling? ropeScaling = null)
         : base(nameof(SoftmaxAttention), embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, bias)
     {
-        this.headDim = CheckShape(embedDim, numHeads, numKvHeads, headDim, kernel, ropeTheta, ropeScaling, AttentionArgumentNames.Constructor);
+        this.headDim = CheckShape(embedDim, numHeads, numKvHeads, headDim, 1, kernel, ropeTheta, ropeScaling, AttentionArgumentNames.Constructor);
         int d = this.headDim;
         q_proj = Projection(embedDim, numHeads * d);
         k_proj = Projection(embedDim, NumKvHeads * d);
@@ -42,11 +42,6 @@ public sealed class SoftmaxAttention : CausalSelfAttention
 
     /// <inheritdoc />
     public override int HeadDim => headDim;
-
-    /// <summary>The shape rules of the constructor (<see cref="CausalSelfAttention.CheckShape"/>), also used by <see cref="DiffTransformerConfig.Validate"/>; returns the head size.</summary>
-    internal static int CheckShape(int embedDim, int numHeads, int? numKvHeads, int? headDim, AttentionKernel kernel, double ropeTheta,
-        RopeScaling? ropeScaling, AttentionArgumentNames names) =>
-        CheckShape(embedDim, numHeads, numKvHeads, headDim, subHeads: 1, kernel, ropeTheta, ropeScaling, names);
 
     /// <inheritdoc />
     public override AttentionKind Kind => AttentionKind.Softmax;

@@ -115,21 +115,11 @@ public sealed record DiffTransformerConfig
         _ => throw new ArgumentOutOfRangeException(nameof(Attention), Attention, "Unknown attention kind."),
     };
 
-    /// <summary>The attention modules' own shape rules, named after these properties.</summary>
+    /// <summary>The attention modules' own shape rule, named after these properties.</summary>
     private void CheckAttentionShape()
     {
-        var names = AttentionArgumentNames.Config;
-        switch (Attention)
-        {
-            case AttentionKind.Softmax:
-                SoftmaxAttention.CheckShape(EmbedDim, NumHeads, NumKvHeads, HeadDim, Kernel, RopeTheta, RopeScaling, names);
-                break;
-            case AttentionKind.Differential:
-                DiffAttention.CheckShape(EmbedDim, NumHeads, NumKvHeads, HeadDim, Kernel, RopeTheta, RopeScaling, names);
-                break;
-            case AttentionKind.DifferentialV2:
-                DiffAttentionV2.CheckShape(EmbedDim, NumHeads, NumKvHeads, HeadDim, Kernel, RopeTheta, RopeScaling, names);
-                break;
-        }
+        int subHeads = Attention == AttentionKind.Differential ? DiffAttention.SubHeads : 1;
+        CausalSelfAttention.CheckShape(EmbedDim, NumHeads, NumKvHeads, HeadDim, subHeads, Kernel, RopeTheta, RopeScaling,
+            AttentionArgumentNames.Config);
     }
 }
