@@ -23,6 +23,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     private readonly Linear? lm_head;
 #pragma warning restore IDE1006
     private readonly DiffTransformerBlock[] blocks;
+    private readonly IReadOnlyList<DiffTransformerBlock> blocksView;
     private readonly TokenRules tokenRules;
 
     /// <summary>Builds the model described by <paramref name="config"/> (validated first), on the CPU in float32.</summary>
@@ -42,6 +43,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
         norm = new RmsNorm(config.EmbedDim, config.NormEps);
         lm_head = config.TieEmbeddings ? null : nn.Linear(config.EmbedDim, config.VocabSize, hasBias: false);
         blocks = layers.ToArray();
+        blocksView = Array.AsReadOnly(blocks);
         RegisterComponents();
         this.DetachParametersFromScopes();
     }
@@ -68,7 +70,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     private IReadOnlyList<long> stopTokens = Array.Empty<long>();
 
     /// <summary>The decoder blocks, in order.</summary>
-    public IReadOnlyList<DiffTransformerBlock> Blocks => blocks;
+    public IReadOnlyList<DiffTransformerBlock> Blocks => blocksView;
 
     /// <summary>Next-token logits <c>[batch, time, vocab]</c> for <c>tokens [batch, time]</c> at positions <c>0..time-1</c>.</summary>
     public override Tensor forward(Tensor tokens) => forward(tokens, null, null);

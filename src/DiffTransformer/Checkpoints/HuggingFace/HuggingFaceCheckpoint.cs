@@ -19,7 +19,9 @@ public static class HuggingFaceCheckpoint
     /// for a missing directory or <c>config.json</c>, <see cref="InvalidDataException"/> naming the file, the key and
     /// the value for a config or file this library cannot read (another <c>model_type</c>, rope type or activation,
     /// sliding windows, broken or lying safetensors, a missing shard), and <see cref="CheckpointMismatchException"/>
-    /// listing every missing, unexpected or mis-shaped tensor at once. Nothing is returned half-loaded.
+    /// listing every missing, unexpected or mis-shaped tensor at once. Nothing is returned half-loaded. The model is built
+    /// with LibTorch's process-wide default dtype set to the target dtype for the moment of construction: another thread
+    /// creating tensors without an explicit dtype at that moment would see it.
     /// </summary>
     public static DiffTransformerLM Load(string directory, HuggingFaceLoadOptions? options = null)
     {
