@@ -39,7 +39,11 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// <summary>Which attention this module computes.</summary>
     public abstract AttentionKind Kind { get; }
 
-    /// <summary>The kernel of every call; may be changed between calls (all kernels compute the same function).</summary>
+    /// <summary>
+    /// The kernel of every call. May be changed at any time, also while calls run on other threads: each call of this
+    /// module reads it once and runs that kernel throughout, so a change takes effect from the next call (in a model, the
+    /// layers of one model call may then run different kernels; all kernels compute the same function, up to rounding).
+    /// </summary>
     public AttentionKernel Kernel { get; set; }
 
     /// <summary>Rotary base <c>theta</c>.</summary>
@@ -51,8 +55,13 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// <summary>True when the query, key, value and output projections have biases (<c>*.bias</c> keys, as Llama's <c>attention_bias</c>).</summary>
     public bool HasBias { get; }
 
-    /// <summary>The rotary embedding of the queries and keys (the same in every layer of a model).</summary>
-    internal RotaryEmbedding Rotary => rotary ??= new RotaryEmbedding(HeadDim, RopeTheta, RopeScaling);
+    /// <summary>
+    /// The rotary embedding of the queries and keys (the same in every layer of a model).
+    /// Made on first use (the subclass sets <see cref="HeadDim"/> after this constructor); threads that race to make it
+    /// publish one value, and every value is equal anyway.
+    /// </summary>
+    internal RotaryEmbedding Rotary =>
+        Volatile.Read(ref rotary) ?? Interlocked.CompareExchange(ref rotary, new RotaryEmbedding(HeadDim, RopeTheta, RopeScaling), null) ?? rotary;
     private RotaryEmbedding? rotary;
 
     /// <summary>Causal self-attention over positions <c>0..time-1</c>: <c>[batch, time, embedDim] -&gt; [batch, time, embedDim]</c>.</summary>
@@ -61,13 +70,23 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Causal self-attention with a KV cache, explicit positions, a key padding mask or map capture (see
     /// <see cref="AttentionContext"/>). <paramref name="x"/>: <c>[batch, time, embedDim]</c>; returns the same shape.
+    /// A cache serves one call at a time (see <see cref="KvCacheLayer"/>).
     /// </summary>
     public Tensor forward(Tensor x, AttentionContext? context)
     {
         Guard.Hidden(x, EmbedDim, nameof(x));
-        using var scope = NewDisposeScope();
-        var inputs = Prepare(x, context);
-        return Attend(x, inputs, context?.Cache, context?.MapsCaptured).MoveToOuterDisposeScope();
+        var cache = context?.Cache;
+        cache?.Use.Enter($"{Kind} attention forward");
+        try
+        {
+            using var scope = NewDisposeScope();
+            var inputs = Prepare(x, context);
+            return Attend(x, inputs, cache, context?.MapsCaptured).MoveToOuterDisposeScope();
+        }
+        finally
+        {
+            cache?.Use.Exit();
+        }
     }
 
     /// <summary>

@@ -9,6 +9,10 @@ namespace DiffTransformer;
 /// <c>[batch, kvHeads, capacity, valueDim]</c> (for V1, keyDim and valueDim are <c>2*headDim</c>: both sub-heads).
 /// The buffers take the batch size, dtype and device of the first keys appended after creation or <see cref="Reset"/>.
 /// The cache is for inference: what it stores is detached from autograd.
+/// Thread safety: a cache layer holds one sequence and serves one call at a time. A call that uses it (directly, through
+/// <see cref="AttentionContext.Cache"/>, or through the <see cref="KvCache"/> it belongs to) holds it until the call ends;
+/// a second call that overlaps, and <see cref="Reset"/>, <see cref="EnsureCapacity"/>, <see cref="Crop"/> or
+/// <see cref="Dispose"/> meanwhile, throw <see cref="InvalidOperationException"/>.
 /// </summary>
 public sealed class KvCacheLayer : IDisposable
 {
@@ -16,11 +20,20 @@ public sealed class KvCacheLayer : IDisposable
     long minimumCapacity;
 
     /// <summary>Creates an empty cache whose buffers start with room for <paramref name="initialCapacity"/> positions.</summary>
-    public KvCacheLayer(long initialCapacity = 256)
+    public KvCacheLayer(long initialCapacity = 256) : this(initialCapacity, new InUseFlag(nameof(KvCacheLayer)))
+    {
+    }
+
+    /// <summary>A layer of a <see cref="KvCache"/>, sharing its in-use flag.</summary>
+    internal KvCacheLayer(long initialCapacity, InUseFlag use)
     {
         Guard.AtLeast(initialCapacity, nameof(initialCapacity), 1);
         minimumCapacity = initialCapacity;
+        Use = use;
     }
+
+    /// <summary>Held by the call that uses this layer (shared with the <see cref="KvCache"/> it belongs to).</summary>
+    internal InUseFlag Use { get; }
 
     /// <summary>Number of cached positions.</summary>
     public long Length { get; private set; }
@@ -32,13 +45,27 @@ public sealed class KvCacheLayer : IDisposable
     internal long? Batch => Length > 0 ? keys!.shape[0] : null;
 
     /// <summary>Forgets the cached positions but keeps the buffers for reuse (with any batch size, dtype or device).</summary>
-    public void Reset() => Length = 0;
+    public void Reset()
+    {
+        Use.ThrowIfHeld($"{nameof(KvCacheLayer)}.{nameof(Reset)}");
+        ResetCore();
+    }
+
+    /// <summary><see cref="Reset"/> for the holder of <see cref="Use"/>.</summary>
+    internal void ResetCore() => Length = 0;
 
     /// <summary>
     /// Makes room for at least <paramref name="positions"/> positions without further growth: the buffers are enlarged now
     /// (keeping what is cached) or, if none are allocated yet, allocated at that size on the next append.
     /// </summary>
     public void EnsureCapacity(long positions)
+    {
+        Use.ThrowIfHeld($"{nameof(KvCacheLayer)}.{nameof(EnsureCapacity)}");
+        EnsureCapacityCore(positions);
+    }
+
+    /// <summary><see cref="EnsureCapacity"/> for the holder of <see cref="Use"/>.</summary>
+    internal void EnsureCapacityCore(long positions)
     {
         Guard.AtLeast(positions, nameof(positions), 1);
         minimumCapacity = Math.Max(minimumCapacity, positions);
@@ -49,6 +76,13 @@ public sealed class KvCacheLayer : IDisposable
 
     /// <summary>Keeps the first <paramref name="length"/> cached positions and forgets the rest (0 &lt;= length &lt;= Length).</summary>
     public void Crop(long length)
+    {
+        Use.ThrowIfHeld($"{nameof(KvCacheLayer)}.{nameof(Crop)}");
+        CropCore(length);
+    }
+
+    /// <summary><see cref="Crop"/> for the holder of <see cref="Use"/>.</summary>
+    internal void CropCore(long length)
     {
         if (length < 0 || length > Length)
             throw new ArgumentOutOfRangeException(nameof(length), length, $"{nameof(length)} must lie in [0, {Length}] (the cached length); got {length}.");
@@ -112,8 +146,15 @@ public sealed class KvCacheLayer : IDisposable
         buffer.shape[0] == t.shape[0] && buffer.shape[1] == t.shape[1] && buffer.shape[3] == t.shape[3] &&
         buffer.dtype == t.dtype && buffer.device_type == t.device_type && buffer.device_index == t.device_index;
 
-    /// <inheritdoc />
+    /// <summary>Frees the buffers. Throws <see cref="InvalidOperationException"/> while a call uses the layer.</summary>
     public void Dispose()
+    {
+        Use.ThrowIfHeld($"{nameof(KvCacheLayer)}.{nameof(Dispose)}");
+        DisposeCore();
+    }
+
+    /// <summary><see cref="Dispose"/> for the holder of <see cref="Use"/>.</summary>
+    internal void DisposeCore()
     {
         Release();
         Length = 0;

@@ -69,7 +69,8 @@ public static class ModelCheckpoint
     /// <summary>
     /// Loads the weights of <paramref name="directory"/> into an existing <paramref name="model"/>, whose config must
     /// equal the saved one (the attention kernel aside). See <see cref="ModuleWeights.Load(TorchSharp.torch.nn.Module, string, bool, bool)"/>
-    /// for <paramref name="strict"/> and <paramref name="convertDTypes"/>.
+    /// for <paramref name="strict"/> and <paramref name="convertDTypes"/>. Like every weight update it refuses to overlap
+    /// inference on the model (<see cref="InvalidOperationException"/>).
     /// </summary>
     public static WeightLoadReport LoadWeights(DiffTransformerLM model, string directory, bool strict = true, bool convertDTypes = false)
     {

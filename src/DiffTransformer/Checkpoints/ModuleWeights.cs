@@ -35,6 +35,8 @@ public static class ModuleWeights
     /// dtype (rounded as <c>copy_</c> rounds); otherwise a dtype difference is a mismatch.</param>
     /// <exception cref="CheckpointMismatchException">Strict load and the file does not fit; the module is unchanged.</exception>
     /// <exception cref="InvalidDataException">The file is not valid safetensors.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="module"/> is a <see cref="DiffTransformerLM"/> on which
+    /// inference runs (on another thread); the module is unchanged.</exception>
     public static WeightLoadReport Load(nn.Module module, string path, bool strict = true, bool convertDTypes = false)
     {
         ArgumentNullException.ThrowIfNull(module);
@@ -43,7 +45,7 @@ public static class ModuleWeights
         var (report, tensors) = Read(target, path, strict, convertDTypes, nameof(path));
         try
         {
-            Copy(target, tensors, report.Loaded);
+            Copy(module, target, tensors, report.Loaded);
         }
         finally
         {
@@ -64,7 +66,7 @@ public static class ModuleWeights
         var target = module.state_dict();
         var report = Compare(target, tensors.Select(p => (p.Key, p.Value.shape, p.Value.dtype)), convertDTypes);
         if (strict && !report.IsExact) throw new CheckpointMismatchException(nameof(tensors), report, nameof(tensors));
-        Copy(target, tensors, report.Loaded);
+        Copy(module, target, tensors, report.Loaded);
         return report;
     }
 
@@ -109,10 +111,23 @@ public static class ModuleWeights
         return new WeightLoadReport(loaded, missing, unexpected, mismatched);
     }
 
-    private static void Copy(Dictionary<string, Tensor> target, IReadOnlyDictionary<string, Tensor> source, IEnumerable<string> keys)
+    /// <summary>
+    /// Copies the loaded tensors in; into a <see cref="DiffTransformerLM"/> as a weight update, which refuses to overlap
+    /// inference on it (<see cref="InvalidOperationException"/>).
+    /// </summary>
+    private static void Copy(nn.Module module, Dictionary<string, Tensor> target, IReadOnlyDictionary<string, Tensor> source, IEnumerable<string> keys)
     {
-        using var noGrad = no_grad();
-        foreach (string key in keys) target[key].copy_(source[key]);
+        var weights = (module as DiffTransformerLM)?.WeightGuard;
+        weights?.EnterUpdate($"{nameof(ModuleWeights)}.{nameof(Load)}");
+        try
+        {
+            using var noGrad = no_grad();
+            foreach (string key in keys) target[key].copy_(source[key]);
+        }
+        finally
+        {
+            weights?.ExitUpdate();
+        }
     }
 
     private static bool IsFloating(ScalarType type) =>

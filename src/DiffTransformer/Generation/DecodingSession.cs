@@ -8,6 +8,8 @@ namespace DiffTransformer;
 /// device. <see cref="Advance"/> runs the prompt in one call the first time, then feeds one token per row per call.
 /// Everything native is released by <see cref="Dispose"/> (a cache passed in by the caller is kept, not disposed).
 /// Each call is self-contained (own dispose scope and no-grad guard), so consecutive calls may run on different threads.
+/// From its creation to <see cref="Dispose"/> the session holds the model's weights for reading (no weight update can
+/// come between its steps) and its cache's in-use flag (no other call can use the cache).
 /// </summary>
 internal sealed class DecodingSession : IDisposable
 {
@@ -29,6 +31,7 @@ internal sealed class DecodingSession : IDisposable
     Tensor? record;                // streams only: int64 [3, batch] (latest tokens, which rows took them, which rows
                                    // stopped on them), or [1, batch] (the tokens) without stop tokens
     bool allFinished;
+    bool readingWeights, holdingCache;
 
     /// <param name="model">The model.</param>
     /// <param name="prompts">The validated prompts.</param>
@@ -42,6 +45,8 @@ internal sealed class DecodingSession : IDisposable
         this.streams = streams;
         batch = prompts.Rows.Length;
         long positions = prompts.Time + options.MaxNewTokens - 1; // the last token is chosen but never fed
+        model.WeightGuard.EnterRead("Generation");
+        readingWeights = true;
         if (cache is null)
         {
             this.cache = model.CreateCache(positions);
@@ -49,13 +54,15 @@ internal sealed class DecodingSession : IDisposable
         }
         else
         {
-            cache.Reset();
-            cache.EnsureCapacity(positions);
             this.cache = cache;
         }
-        var device = model.Device;
         try
         {
+            this.cache.Use.Enter("Generation");
+            holdingCache = true;
+            this.cache.ResetCore();
+            this.cache.EnsureCapacityCore(positions);
+            var device = model.Device;
             using var scope = NewDisposeScope();
             var (tokens, mask) = prompts.ToTensors(device);
             (prompt, promptMask) = (tokens, mask);
@@ -215,6 +222,10 @@ internal sealed class DecodingSession : IDisposable
         counts?.Dispose();
         generator?.Dispose();
         last = record = null;
-        if (ownsCache) cache.Dispose();
+        if (holdingCache) cache.Use.Exit();
+        holdingCache = false;
+        if (ownsCache) cache.DisposeCore(); // a private cache no other call can reach
+        if (readingWeights) model.WeightGuard.ExitRead();
+        readingWeights = false;
     }
 }

@@ -11,6 +11,11 @@ namespace DiffTransformer;
 /// Device-to-host copies: none per step for <c>Generate</c> without stop tokens; one boolean per step with stop tokens
 /// (to end early once every row has stopped); one read per step for the streams (the tokens, <c>[batch]</c>, or
 /// <c>[3, batch]</c> with stop tokens); one read of all tokens at the end for <c>Generate</c>.
+/// Thread safety: any number of generations may run on one model at once, from any threads; each gives exactly what it
+/// gives alone (sampling included when <see cref="GenerationOptions.Seed"/> is set). A generation holds the model's
+/// weights for reading and its cache for itself from its first step to its end (a stream: until its enumerator is
+/// disposed): a weight update meanwhile (<see cref="Trainer.Step"/>) and another call with the same cache throw
+/// <see cref="InvalidOperationException"/>, as does starting a generation while a weight update runs.
 /// </summary>
 public static class GenerationExtensions
 {

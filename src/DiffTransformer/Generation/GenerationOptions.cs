@@ -45,7 +45,9 @@ public sealed record GenerationOptions
 
     /// <summary>
     /// Seed of a private <c>torch.Generator</c> on the model's device, making sampling reproducible (for the same prompts,
-    /// options, device and batch). Null (the default) draws from TorchSharp's global generator (<c>torch.manual_seed</c>).
+    /// options, device and batch), also while other generations run on other threads. Null (the default) draws from
+    /// TorchSharp's global generator (<c>torch.manual_seed</c>), which every thread shares: concurrent unseeded sampling is
+    /// safe, but which draws each generation gets depends on how the threads interleave, so it is not reproducible.
     /// </summary>
     public long? Seed { get; init; }
 

@@ -46,8 +46,17 @@ public sealed class DiffTransformerBlock : nn.Module<Tensor, Tensor>
     public Tensor forward(Tensor x, AttentionContext? context)
     {
         Guard.Hidden(x, attn.EmbedDim, nameof(x));
-        using var scope = NewDisposeScope();
-        return Run(x, attn.Prepare(x, context), context?.Cache, context?.MapsCaptured).MoveToOuterDisposeScope();
+        var cache = context?.Cache;
+        cache?.Use.Enter($"{nameof(DiffTransformerBlock)}.{nameof(forward)}");
+        try
+        {
+            using var scope = NewDisposeScope();
+            return Run(x, attn.Prepare(x, context), cache, context?.MapsCaptured).MoveToOuterDisposeScope();
+        }
+        finally
+        {
+            cache?.Use.Exit();
+        }
     }
 
     /// <summary>

@@ -13,6 +13,16 @@ namespace DiffTransformer;
 /// attention kind's other official keys), <c>layers.{i}.ffn_norm.weight</c>, <c>layers.{i}.ffn.gate_proj.weight</c>,
 /// <c>layers.{i}.ffn.up_proj.weight</c>, <c>layers.{i}.ffn.down_proj.weight</c>, <c>norm.weight</c>, and
 /// <c>lm_head.weight</c> unless the head is tied.
+/// Thread safety: inference may run on one model from any number of threads at once (<c>forward</c>, <see cref="Loss"/>,
+/// <see cref="ComputeAttentionMaps"/>, the <see cref="GenerationExtensions"/> methods); each call gives exactly the
+/// result it gives alone. Weight updates (<see cref="Trainer.Step"/>, <see cref="Trainer.LoadCheckpoint"/>,
+/// <see cref="ModuleWeights.Load(nn.Module, string, bool, bool)"/> and <see cref="ModelCheckpoint.LoadWeights"/> into
+/// this model) never overlap inference: an update that meets a running call, and a call that meets a running update,
+/// throw <see cref="InvalidOperationException"/> naming the conflict; a generation or stream counts as running from its
+/// first step until it ends or its enumerator is disposed. Changes made directly through TorchSharp (<c>to</c>,
+/// <c>load_state_dict</c>, an optimizer of your own, <c>Dispose</c>) are not guarded: make them while no call runs.
+/// Gradient mode and dispose scopes are per thread: <c>using (torch.no_grad())</c> covers only the thread that entered it.
+/// See <c>docs/generation.md</c>, "Thread safety".
 /// </summary>
 public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
 {
@@ -25,6 +35,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     private readonly DiffTransformerBlock[] blocks;
     private readonly IReadOnlyList<DiffTransformerBlock> blocksView;
     private readonly TokenRules tokenRules;
+    private readonly WeightGuard weightGuard = new();
 
     /// <summary>Builds the model described by <paramref name="config"/> (validated first), on the CPU in float32.</summary>
     public DiffTransformerLM(DiffTransformerConfig config) : base(nameof(DiffTransformerLM))
@@ -54,7 +65,8 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     /// <summary>
     /// The tokens that end a generated sequence when <see cref="GenerationOptions.StopTokens"/> is not given (Hugging Face
     /// <c>eos_token_id</c>): empty for a model built here, the checkpoint's end-of-sequence ids for one loaded by
-    /// <see cref="HuggingFaceCheckpoint.Load"/>. Each id must lie in <c>[0, VocabSize)</c>.
+    /// <see cref="HuggingFaceCheckpoint.Load"/>. Each id must lie in <c>[0, VocabSize)</c>. May be set while generations
+    /// run: the list is copied and swapped in whole, and each generation reads it once, when it is called.
     /// </summary>
     public IReadOnlyList<long> StopTokens
     {
@@ -67,7 +79,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
             stopTokens = value.ToArray();
         }
     }
-    private IReadOnlyList<long> stopTokens = Array.Empty<long>();
+    private volatile IReadOnlyList<long> stopTokens = Array.Empty<long>();
 
     /// <summary>The decoder blocks, in order.</summary>
     public IReadOnlyList<DiffTransformerBlock> Blocks => blocksView;
@@ -80,12 +92,28 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     /// <paramref name="cache"/>, the tokens continue the cached sequence (rotary positions go on from the cache) and
     /// their keys and values are appended. <paramref name="paddingMask"/> (<c>[batch, time]</c>, 1/true for real tokens,
     /// 0/false for left padding) keeps padding out of attention and numbers each row's positions from its first real
-    /// token, so a padded row computes what it would alone.
+    /// token, so a padded row computes what it would alone. The cache serves this call only while it runs: another call
+    /// that uses it meanwhile, on any thread, throws <see cref="InvalidOperationException"/> (see <see cref="KvCache"/>).
     /// </summary>
     public Tensor forward(Tensor tokens, KvCache? cache, Tensor? paddingMask = null)
     {
-        tokenRules.Check(tokens, cache?.Length ?? 0, nameof(tokens));
         CheckCache(cache, nameof(cache));
+        if (cache is null) return Checked(tokens, null, paddingMask);
+        cache.Use.Enter($"{nameof(DiffTransformerLM)}.{nameof(forward)}");
+        try
+        {
+            return Checked(tokens, cache, paddingMask);
+        }
+        finally
+        {
+            cache.Use.Exit();
+        }
+    }
+
+    /// <summary>The checks and the call of <see cref="forward(Tensor, KvCache, Tensor)"/>, with the cache (if any) held.</summary>
+    private Tensor Checked(Tensor tokens, KvCache? cache, Tensor? paddingMask)
+    {
+        tokenRules.Check(tokens, cache?.Length ?? 0, nameof(tokens));
         long batch = tokens.shape[0], time = tokens.shape[1];
         if (paddingMask is not null && (paddingMask.dim() != 2 || paddingMask.shape[0] != batch || paddingMask.shape[1] != time))
             throw new ArgumentException($"paddingMask must have the shape of tokens [{batch}, {time}]; got {Guard.Shape(paddingMask)}.", nameof(paddingMask));
@@ -116,8 +144,27 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     /// own tokens: checking their range every step would cost a device-to-host copy per step). With
     /// <paramref name="lastPositionOnly"/> the head runs on the last position only: logits <c>[batch, 1, vocab]</c>.
     /// <paramref name="mapsCaptured"/> receives (layer, maps) and switches the call to the naive kernel.
+    /// The call reads the weights inside a section of <see cref="WeightGuard"/>; the caller holds the cache's in-use flag.
     /// </summary>
     internal Tensor Run(Tensor tokens, KvCache? cache, Tensor? paddingMask, bool lastPositionOnly,
+        Action<int, AttentionMaps>? mapsCaptured)
+    {
+        weightGuard.EnterRead("Inference (a forward, loss or generation step)");
+        try
+        {
+            cache?.CheckFilledBy(weightGuard);
+            return RunReading(tokens, cache, paddingMask, lastPositionOnly, mapsCaptured);
+        }
+        finally
+        {
+            weightGuard.ExitRead();
+        }
+    }
+
+    /// <summary>Keeps weight updates from overlapping the calls that read the weights (see the class remarks).</summary>
+    internal WeightGuard WeightGuard => weightGuard;
+
+    private Tensor RunReading(Tensor tokens, KvCache? cache, Tensor? paddingMask, bool lastPositionOnly,
         Action<int, AttentionMaps>? mapsCaptured)
     {
         using var scope = NewDisposeScope();

@@ -7,19 +7,31 @@ namespace DiffTransformer;
 /// The KV caches of all layers of a <see cref="DiffTransformerLM"/> plus the key padding mask of the cached tokens.
 /// Create one with <see cref="DiffTransformerLM.CreateCache"/>, pass it to every <see cref="DiffTransformerLM.forward(TorchSharp.torch.Tensor, KvCache, TorchSharp.torch.Tensor)"/>
 /// call of one generation, then <see cref="Reset"/> it for reuse or dispose it to free its memory.
+/// Thread safety: a cache holds one sequence, so it belongs to one request at a time. A <c>forward</c> call holds it for
+/// the call; a generation (<c>Generate</c>, or a stream from its first step until its enumerator is disposed) holds it
+/// throughout. Another call with the same cache, on any thread, and <see cref="Reset"/>, <see cref="EnsureCapacity"/>,
+/// <see cref="Crop"/> or <see cref="Dispose"/> meanwhile, throw <see cref="InvalidOperationException"/>. The cache
+/// remembers the model and the weight version its keys and values were computed with: continuing it with another model,
+/// or after the model's weights changed (<see cref="Trainer.Step"/>, a weight load), throws
+/// <see cref="InvalidOperationException"/> until it is reset.
 /// </summary>
 public sealed class KvCache : IDisposable
 {
     private readonly KvCacheLayer[] layers;
     private Tensor? keyMask;
+    private WeightGuard? filledBy;   // the model whose keys and values the cache holds
+    private long filledVersion;      // and the version of its weights
 
     /// <summary>Creates empty caches for <paramref name="numLayers"/> layers.</summary>
     public KvCache(int numLayers, long initialCapacity = 256)
     {
         Guard.Positive(numLayers, nameof(numLayers));
         layers = new KvCacheLayer[numLayers];
-        for (int i = 0; i < numLayers; i++) layers[i] = new KvCacheLayer(initialCapacity);
+        for (int i = 0; i < numLayers; i++) layers[i] = new KvCacheLayer(initialCapacity, Use);
     }
+
+    /// <summary>Held by the call or generation that uses the cache; shared by its layers.</summary>
+    internal InUseFlag Use { get; } = new(nameof(KvCache));
 
     /// <summary>The per-layer caches.</summary>
     public IReadOnlyList<KvCacheLayer> Layers => layers;
@@ -33,7 +45,14 @@ public sealed class KvCache : IDisposable
     /// <summary>Forgets all cached positions, keeping the buffers (the next call may use another batch size).</summary>
     public void Reset()
     {
-        foreach (var layer in layers) layer.Reset();
+        Use.ThrowIfHeld($"{nameof(KvCache)}.{nameof(Reset)}");
+        ResetCore();
+    }
+
+    /// <summary><see cref="Reset"/> for the holder of <see cref="Use"/>.</summary>
+    internal void ResetCore()
+    {
+        foreach (var layer in layers) layer.ResetCore();
         keyMask?.Dispose();
         keyMask = null;
     }
@@ -41,7 +60,14 @@ public sealed class KvCache : IDisposable
     /// <summary>Makes room in every layer for <paramref name="positions"/> positions, so that decoding up to that length never regrows.</summary>
     public void EnsureCapacity(long positions)
     {
-        foreach (var layer in layers) layer.EnsureCapacity(positions);
+        Use.ThrowIfHeld($"{nameof(KvCache)}.{nameof(EnsureCapacity)}");
+        EnsureCapacityCore(positions);
+    }
+
+    /// <summary><see cref="EnsureCapacity"/> for the holder of <see cref="Use"/>.</summary>
+    internal void EnsureCapacityCore(long positions)
+    {
+        foreach (var layer in layers) layer.EnsureCapacityCore(positions);
     }
 
     /// <summary>
@@ -50,8 +76,9 @@ public sealed class KvCache : IDisposable
     /// </summary>
     public void Crop(long length)
     {
+        Use.ThrowIfHeld($"{nameof(KvCache)}.{nameof(Crop)}");
         // Layer 0 checks the range (its Length is this Length) before any layer changes.
-        foreach (var layer in layers) layer.Crop(length);
+        foreach (var layer in layers) layer.CropCore(length);
         if (keyMask is null) return;
         Tensor? kept = null;
         if (length > 0)
@@ -78,10 +105,38 @@ public sealed class KvCache : IDisposable
         return keyMask;
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Checks, inside a call that holds <see cref="Use"/> and reads the weights, that what the cache holds was computed by
+    /// <paramref name="weights"/>' model at its current version; an empty cache takes them on.
+    /// </summary>
+    internal void CheckFilledBy(WeightGuard weights)
+    {
+        long version = weights.Version;
+        if (Length == 0)
+        {
+            (filledBy, filledVersion) = (weights, version);
+            return;
+        }
+        if (!ReferenceEquals(filledBy, weights))
+            throw new InvalidOperationException(
+                $"The KvCache holds {Length} positions computed by another DiffTransformerLM; Reset() it or use a new cache for this model.");
+        if (filledVersion != version)
+            throw new InvalidOperationException(
+                $"The KvCache holds {Length} positions computed with weights the model no longer has (weight version {filledVersion}, now {version}: " +
+                "a training step or a weight load ran since). Reset() it and run the sequence again.");
+    }
+
+    /// <summary>Frees every layer's buffers. Throws <see cref="InvalidOperationException"/> while a call uses the cache.</summary>
     public void Dispose()
     {
-        foreach (var layer in layers) layer.Dispose();
+        Use.ThrowIfHeld($"{nameof(KvCache)}.{nameof(Dispose)}");
+        DisposeCore();
+    }
+
+    /// <summary><see cref="Dispose"/> for the holder of <see cref="Use"/>.</summary>
+    internal void DisposeCore()
+    {
+        foreach (var layer in layers) layer.DisposeCore();
         keyMask?.Dispose();
         keyMask = null;
     }

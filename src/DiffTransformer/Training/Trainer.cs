@@ -11,6 +11,10 @@ namespace DiffTransformer;
 /// accumulation, clipping by global norm, optional bfloat16 with float32 master weights, evaluation, and checkpoints
 /// that resume exactly. Call <see cref="Step"/> in your own loop (it returns a <see cref="TrainingProgress"/> to draw),
 /// or <see cref="Run"/> for the whole run. Writes nothing to the console. The trainer does not own the model or the data.
+/// Thread safety: one thread at a time calls a trainer. Its weight changes (the optimizer update of <see cref="Step"/>,
+/// <see cref="LoadCheckpoint"/>, the bfloat16 conversion of the constructor) refuse to overlap inference on the model
+/// from other threads, and inference refuses to overlap them (<see cref="InvalidOperationException"/>, see
+/// <see cref="DiffTransformerLM"/>): a generation sees the weights of one step only.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -48,8 +52,16 @@ public sealed class Trainer : IDisposable
             foreach (var (name, p) in parameters) copies[name] = p.detach().clone().DetachFromDisposeScope();
             try
             {
-                model.to(ScalarType.BFloat16);
-                masters = new MasterWeights(model, copies);
+                model.WeightGuard.EnterUpdate($"The {nameof(Trainer)} constructor (bfloat16 conversion)");
+                try
+                {
+                    model.to(ScalarType.BFloat16);
+                    masters = new MasterWeights(model, copies);
+                }
+                finally
+                {
+                    model.WeightGuard.ExitUpdate();
+                }
             }
             finally
             {
@@ -102,6 +114,10 @@ public sealed class Trainer : IDisposable
     /// <see cref="TrainingOptions.Steps"/> use the floor learning rate.
     /// </summary>
     /// <exception cref="NonFiniteStepException">Non-finite loss or gradient norm under <see cref="NonFinitePolicy.Throw"/>.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// Inference (a forward, loss, generation or unfinished stream) runs on the model on another thread when the update is
+    /// due: the step is refused with the weights and <see cref="CompletedSteps"/> unchanged, and may be retried.
+    /// </exception>
     public TrainingProgress Step()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -135,8 +151,16 @@ public sealed class Trainer : IDisposable
         }
         else
         {
-            AdamWUpdate.Step(Optimizer); // Optimizer.step() with its Scalars kept alive
-            masters?.CopyMastersToModel();
+            Model.WeightGuard.EnterUpdate($"{nameof(Trainer)}.{nameof(Step)}");
+            try
+            {
+                AdamWUpdate.Step(Optimizer); // Optimizer.step() with its Scalars kept alive
+                masters?.CopyMastersToModel();
+            }
+            finally
+            {
+                Model.WeightGuard.ExitUpdate();
+            }
             Model.zero_grad();
             Tokens += tokens;
         }
@@ -258,9 +282,17 @@ public sealed class Trainer : IDisposable
         {
             using var optimizerState = TrainerCheckpoint.ReadOptimizer(optimizerPath, Optimizer, optimized);
             // Everything is read and checked: from here on nothing can fail for a reason the files control.
-            using (no_grad())
-                foreach (var (name, tensor) in target) tensor.copy_(weights[name]);
-            masters?.CopyMastersToModel();
+            Model.WeightGuard.EnterUpdate($"{nameof(Trainer)}.{nameof(LoadCheckpoint)}");
+            try
+            {
+                using (no_grad())
+                    foreach (var (name, tensor) in target) tensor.copy_(weights[name]);
+                masters?.CopyMastersToModel();
+            }
+            finally
+            {
+                Model.WeightGuard.ExitUpdate();
+            }
             optimizerState.Apply();
             CompletedSteps = state.CompletedSteps;
             Tokens = state.Tokens;
