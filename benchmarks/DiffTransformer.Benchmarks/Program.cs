@@ -9,11 +9,12 @@ namespace DiffTransformer.Benchmarks;
 /// </summary>
 public static class Program
 {
-    /// <summary>Runs the report, a memory probe child, the training measurement, or BenchmarkDotNet.</summary>
+    /// <summary>Runs the report, a memory or loading probe child, the training measurement, or BenchmarkDotNet.</summary>
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == ReportCommand.Name) return ReportCommand.Run(args[1..]);
         if (args.Length > 0 && args[0] == MemoryProbe.ChildCommand) return MemoryProbe.RunChild(args[1..]);
+        if (args.Length > 0 && args[0] == LoadingProbe.ChildCommand) return LoadingProbe.RunChild(args[1..]);
         if (args is ["training", .. var rest])
         {
             TrainingMeasurement.Run(rest);

@@ -17,9 +17,35 @@ public class BenchmarkReportTests
         Assert.DoesNotContain("## Whole-model training step", text); // only the section asked for
     }
 
+    [Fact]
+    public void ATinyLoadingSectionMeasuresEveryCheckpointInAChildProcess()
+    {
+        if (!File.Exists("/proc/self/status")) return; // the section reads peak memory from /proc (Linux)
+        using var directory = new TempDirectory();
+        string report = directory.File("report.md");
+        var (exitCode, output) = Report("report", "--sections", "loading", "--loading-parameters", "2M", "--loading-repeats", "1", "--out", report);
+        Assert.True(exitCode == 0, output);
+        string text = File.ReadAllText(report);
+        Assert.Contains("## Loading Hugging Face checkpoints", text);
+        Assert.Contains("| model | params | stored -> loaded as | files | weight files MB | load s | of which build s | MB/s | added peak MiB | model MiB | added peak / model |", text);
+        foreach (string model in new[] { "llama", "diffllama" })
+        foreach (string conversion in new[] { "float32 -> float32", "bf16 -> bf16", "bf16 -> float32" })
+        {
+            Assert.Matches($@"\| {model} \| [\d,]+ \| {conversion} \| 1 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+x \|", text);
+            Assert.Matches($@"\| {model} \| [\d,]+ \| {conversion} \| \d+ shards \|", text);
+        }
+        Assert.Contains("| model | dtype | build s | added peak MiB | model MiB | added peak / model |", text);
+        Assert.Contains("- bf16 loaded as bfloat16 makes no float32 copy", text);
+        Assert.DoesNotContain("failed", text);
+        Assert.DoesNotContain("## Attention layer", text);
+    }
+
     [Theory]
     [InlineData("--rounds", "x", "--rounds must be a positive integer; got 'x'.")]
-    [InlineData("--sections", "layers,foo", "--sections takes layers, training, generation, memory; got 'layers,foo'.")]
+    [InlineData("--sections", "layers,foo", "--sections takes layers, training, generation, memory, loading; got 'layers,foo'.")]
+    [InlineData("--loading-parameters", "2X", "--loading-parameters must be a positive count such as 2000000, 500K or 2M; got '2X'.")]
+    [InlineData("--loading-parameters", "0", "--loading-parameters must be a positive count such as 2000000, 500K or 2M; got '0'.")]
+    [InlineData("--loading-repeats", "0", "--loading-repeats must be a positive integer; got '0'.")]
     [InlineData("--naive-memory-cap-gib", "-1", "--naive-memory-cap-gib must be a positive number; got '-1'.")]
     [InlineData("--bogus", "1", "Unknown option '--bogus'.")]
     public void BadOptionsExitWithTwoAndSayWhy(string option, string value, string message)

@@ -57,7 +57,8 @@ public sealed class Timings
     /// <summary>The ratio as the reports print it: "1 (baseline)" for the baseline itself, else "1.23x".</summary>
     public string RatioText(string key, string baseline) => key == baseline ? "1 (baseline)" : $"{MedianRatio(key, baseline):F2}x";
 
-    private static double MedianOf(List<double> values)
+    /// <summary>The median of <paramref name="values"/> (the mean of the middle two for an even count).</summary>
+    public static double MedianOf(IReadOnlyList<double> values)
     {
         var sorted = values.OrderBy(v => v).ToList();
         int n = sorted.Count;

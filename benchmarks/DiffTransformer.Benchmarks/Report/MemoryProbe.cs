@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using static TorchSharp.torch;
 
@@ -11,10 +10,9 @@ public sealed record MemoryCase(LayerVariant Variant, AttentionKernel Kernel, La
 public sealed record MemoryResult(MemoryCase Case, long? PeakBytes, long? ProcessPeakBytes, double? Seconds, string? Failure);
 
 /// <summary>
-/// Peak native memory of one attention call. Each case runs in its own process so that nothing retained by an earlier
-/// case counts: the child builds the layer and its input, resets the kernel's peak-RSS counter (<c>/proc/self/clear_refs</c>),
-/// runs the pass once and reports <c>VmHWM - VmRSS before the call</c>, i.e. what the call itself added to the
-/// process's resident memory (tensors, LibTorch workspaces, allocator slack). Linux only.
+/// Peak native memory of one attention call. Each case runs in its own process (<see cref="ChildProbe"/>): the child
+/// builds the layer and its input, then runs the pass once and reports what the call itself added to the process's
+/// resident memory (tensors, LibTorch workspaces, allocator slack). Linux only.
 /// </summary>
 public static class MemoryProbe
 {
@@ -24,37 +22,17 @@ public static class MemoryProbe
     private const string ResultPrefix = "MEMORY-PROBE-RESULT";
 
     /// <summary>True where /proc/self/status can be read.</summary>
-    public static bool Supported => File.Exists("/proc/self/status");
+    public static bool Supported => ChildProbe.Supported;
 
     /// <summary>Runs <paramref name="memoryCase"/> in a child process of this program.</summary>
     public static MemoryResult Measure(MemoryCase memoryCase, int? threads, TimeSpan timeout)
     {
-        var start = ChildStart();
-        foreach (var arg in new[] { ChildCommand, memoryCase.Variant.ToString(), memoryCase.Kernel.ToString(),
-                     memoryCase.Pass.ToString(), memoryCase.Time.ToString(CultureInfo.InvariantCulture),
-                     (threads ?? 0).ToString(CultureInfo.InvariantCulture) })
-            start.ArgumentList.Add(arg);
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.UseShellExecute = false;
-        using var child = Process.Start(start) ?? throw new InvalidOperationException("Could not start the memory probe process.");
-        var stdout = child.StandardOutput.ReadToEndAsync();
-        var stderr = child.StandardError.ReadToEndAsync();
-        if (!child.WaitForExit(timeout))
-        {
-            child.Kill(entireProcessTree: true);
-            return new MemoryResult(memoryCase, null, null, null, $"timed out after {timeout.TotalSeconds:F0} s");
-        }
-        var line = stdout.Result.Split('\n').FirstOrDefault(l => l.StartsWith(ResultPrefix, StringComparison.Ordinal));
-        if (child.ExitCode != 0 || line is null)
-        {
-            string why = child.ExitCode == 137 ? "killed (out of memory?)" : $"exit code {child.ExitCode}";
-            string detail = stderr.Result.Split('\n').FirstOrDefault(l => l.Length > 0) ?? "";
-            return new MemoryResult(memoryCase, null, null, null, $"{why} {detail}".Trim());
-        }
-        var fields = line.Split(' ');
-        return new MemoryResult(memoryCase, long.Parse(fields[1], CultureInfo.InvariantCulture),
-            long.Parse(fields[2], CultureInfo.InvariantCulture), double.Parse(fields[3], CultureInfo.InvariantCulture), null);
+        var (fields, failure) = ChildProbe.Run(ChildCommand, new[] { memoryCase.Variant.ToString(), memoryCase.Kernel.ToString(),
+            memoryCase.Pass.ToString(), memoryCase.Time.ToString(CultureInfo.InvariantCulture),
+            (threads ?? 0).ToString(CultureInfo.InvariantCulture) }, ResultPrefix, timeout);
+        if (fields is null) return new MemoryResult(memoryCase, null, null, null, failure);
+        return new MemoryResult(memoryCase, long.Parse(fields[0], CultureInfo.InvariantCulture),
+            long.Parse(fields[1], CultureInfo.InvariantCulture), double.Parse(fields[2], CultureInfo.InvariantCulture), null);
     }
 
     /// <summary>The child side: <c>memory-probe VARIANT KERNEL PASS TIME THREADS</c> (0 threads: the default). Prints one result line.</summary>
@@ -70,40 +48,9 @@ public static class MemoryProbe
         // Bring LibTorch's thread pools and kernels up on a tiny input first, so that one-off set-up is not counted.
         using (var warm = new LayerWorkload(variant, kernel, 16)) warm.Run(pass);
         using var workload = new LayerWorkload(variant, kernel, time);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        long before = StatusBytes("VmRSS");
-        ResetPeak();
-        var watch = Stopwatch.StartNew();
-        workload.Run(pass);
-        double seconds = watch.Elapsed.TotalSeconds;
-        long peak = StatusBytes("VmHWM");
-        Console.WriteLine(FormattableString.Invariant($"{ResultPrefix} {peak - before} {peak} {seconds:F3}"));
+        var (added, peak, seconds) = ChildProbe.MeasurePeak(() => workload.Run(pass));
+        ChildProbe.WriteResult(ResultPrefix, added, peak, Math.Round(seconds, 3));
         return 0;
-    }
-
-    private static ProcessStartInfo ChildStart()
-    {
-        string process = Environment.ProcessPath ?? throw new InvalidOperationException("The process path is unknown.");
-        var start = new ProcessStartInfo(process);
-        // Under `dotnet app.dll` the process is the dotnet host: pass the app itself first.
-        if (Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-            start.ArgumentList.Add(typeof(MemoryProbe).Assembly.Location);
-        return start;
-    }
-
-    private static void ResetPeak()
-    {
-        try { File.WriteAllText("/proc/self/clear_refs", "5"); }
-        catch (IOException) { } // without the reset, VmHWM still includes the (small) set-up above
-        catch (UnauthorizedAccessException) { }
-    }
-
-    private static long StatusBytes(string field)
-    {
-        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-        var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return long.Parse(parts[1], CultureInfo.InvariantCulture) * 1024; // reported in kB
     }
 
     /// <summary>Bytes of one float32 <c>[1, 8, T, T]</c> map tensor: what the naive kernel must hold at least once.</summary>

@@ -4,8 +4,9 @@ using System.Text;
 namespace DiffTransformer.Benchmarks;
 
 /// <summary>
-/// <c>report</c>: runs the layer, training, generation and memory comparisons side by side and writes one Markdown report with the
-/// ratios to the softmax baselines. See docs/benchmarks.md.
+/// <c>report</c>: runs the layer, training, generation and memory comparisons side by side, and the Hugging Face
+/// checkpoint loading measurement, and writes one Markdown report with the ratios to the softmax baselines. See
+/// docs/benchmarks.md.
 /// </summary>
 public static class ReportCommand
 {
@@ -70,6 +71,13 @@ public static class ReportCommand
             text.AppendLine("## Peak memory of the attention layer");
             text.AppendLine();
             text.Append(MemorySection.Run(options, Log));
+            text.AppendLine();
+        }
+        if (options.Sections.Contains("loading"))
+        {
+            text.AppendLine("## Loading Hugging Face checkpoints");
+            text.AppendLine();
+            text.Append(LoadingSection.Run(options, Log));
             text.AppendLine();
         }
         text.AppendLine($"Load average (1/5/15 min) before: {loadBefore}; after: {MachineInfo.LoadAverage()} " +

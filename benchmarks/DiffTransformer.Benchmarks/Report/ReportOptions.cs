@@ -10,13 +10,19 @@ public sealed record ReportOptions
     public string OutputPath { get; init; } = Path.Combine("artifacts", "benchmarks", "report.md");
 
     /// <summary>The report's sections, in the order it writes them.</summary>
-    public static readonly IReadOnlyList<string> SectionNames = ["layers", "training", "generation", "memory"];
+    public static readonly IReadOnlyList<string> SectionNames = ["layers", "training", "generation", "memory", "loading"];
 
     /// <summary>Sections to run: any of <see cref="SectionNames"/>.</summary>
     public IReadOnlySet<string> Sections { get; init; } = SectionNames.ToHashSet();
 
     /// <summary>Naive runs whose time x time maps would need more than this are not started (they would not fit).</summary>
     public double NaiveMemoryCapGiB { get; init; } = 6;
+
+    /// <summary>About how many parameters the loading section's generated checkpoints have (default 100M).</summary>
+    public long LoadingParameters { get; init; } = 100_000_000;
+
+    /// <summary>Rounds of the loading section (each loads every checkpoint once, in a fresh process); the median is reported.</summary>
+    public int LoadingRepeats { get; init; } = 3;
 
     /// <summary>LibTorch intra-op threads; null keeps LibTorch's default (one per physical core).</summary>
     public int? Threads { get; init; }
@@ -42,7 +48,7 @@ public sealed record ReportOptions
     /// <summary>Usage text.</summary>
     public static readonly string Usage =
         $"report [--full] [--out PATH] [--sections {string.Join(',', SectionNames)}] [--naive-memory-cap-gib N] [--threads N]\n" +
-        "       [--layer-times 256,1024,...] [--rounds N]\n" +
+        "       [--layer-times 256,1024,...] [--rounds N] [--loading-parameters 100M] [--loading-repeats N]\n" +
         "  Runs the side-by-side comparison (short by default, a few minutes) and writes a Markdown report.";
 
     /// <summary>Parses the arguments that follow <c>report</c>.</summary>
@@ -80,6 +86,8 @@ public sealed record ReportOptions
                     options = options with { LayerTimes = times };
                     break;
                 case "--rounds": options = options with { Rounds = PositiveInteger(args[i], Value()) }; break;
+                case "--loading-parameters": options = options with { LoadingParameters = Count(args[i], Value()) }; break;
+                case "--loading-repeats": options = options with { LoadingRepeats = PositiveInteger(args[i], Value()) }; break;
                 case "--threads": options = options with { Threads = PositiveInteger(args[i], Value()) }; break;
                 default:
                     throw new UsageException($"Unknown option '{args[i]}'.\n{Usage}");
@@ -92,6 +100,17 @@ public sealed record ReportOptions
         int.TryParse(text, out int value) && value >= 1
             ? value
             : throw new UsageException($"{option} must be a positive integer; got '{text}'.");
+
+    /// <summary>A positive count with an optional decimal suffix: <c>2000000</c>, <c>500K</c>, <c>2M</c>, <c>1.5G</c>.</summary>
+    private static long Count(string option, string text)
+    {
+        double scale = text.Length == 0 ? 1 : char.ToUpperInvariant(text[^1]) switch { 'K' => 1e3, 'M' => 1e6, 'G' => 1e9, _ => 1 };
+        string number = scale == 1 ? text : text[..^1];
+        return double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value)
+               && value * scale >= 1 && value * scale <= 1e12
+            ? (long)Math.Round(value * scale)
+            : throw new UsageException($"{option} must be a positive count such as 2000000, 500K or 2M; got '{text}'.");
+    }
 }
 
 /// <summary>A command line the report cannot run; the message says what is wrong, for the console as it is.</summary>
