@@ -1,5 +1,6 @@
 using System.Globalization;
 using DiffTransformer;
+using DiffTransformer.Checkpoints;
 using DiffTransformer.TrainingRun;
 using static TorchSharp.torch;
 

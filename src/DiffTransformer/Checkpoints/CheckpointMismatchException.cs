@@ -1,3 +1,5 @@
+using DiffTransformer.Checkpoints;
+
 using static TorchSharp.torch;
 
 namespace DiffTransformer;

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace DiffTransformer;
+namespace DiffTransformer.Checkpoints;
 
 /// <summary>A key present in both the checkpoint and the module whose shape or dtype differ.</summary>
 /// <param name="Key">The state-dict key.</param>

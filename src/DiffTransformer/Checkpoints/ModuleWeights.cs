@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DiffTransformer;
+namespace DiffTransformer.Checkpoints;
 
 /// <summary>
 /// Saves and loads a module's state dict (parameters and persistent buffers, under the module's own key names) as

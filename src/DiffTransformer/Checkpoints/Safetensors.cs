@@ -3,7 +3,7 @@ using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DiffTransformer;
+namespace DiffTransformer.Checkpoints;
 
 /// <summary>
 /// A strict reader and writer of the safetensors format (8-byte little-endian header size, a JSON header, raw

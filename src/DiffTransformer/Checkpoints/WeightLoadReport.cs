@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace DiffTransformer;
+namespace DiffTransformer.Checkpoints;
 
 /// <summary>
 /// What a weight load did: the keys copied into the module and every key that did not fit. A strict load that returns

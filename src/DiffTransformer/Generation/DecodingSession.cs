@@ -1,3 +1,5 @@
+using DiffTransformer.Generation;
+
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -19,15 +19,8 @@ namespace DiffTransformer;
 /// </summary>
 public static class GenerationExtensions
 {
-    /// <summary>Generates a continuation of one <paramref name="prompt"/> (token ids, at least one).</summary>
-    /// <param name="model">The language model.</param>
-    /// <param name="prompt">Token ids in <c>[0, VocabSize)</c>.</param>
-    /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
-    /// <param name="cache">
-    /// A cache to reuse (reset first, grown as needed, left holding the sequence without its last token, never disposed
-    /// here); null to use a private one that is disposed before returning.
-    /// </param>
-    /// <param name="cancellationToken">Checked before every step; cancellation throws <see cref="OperationCanceledException"/>.</param>
+    /// <summary>Generates a continuation of one <paramref name="prompt"/> (token ids in <c>[0, VocabSize)</c>, at least one).</summary>
+    /// <inheritdoc cref="Generate(DiffTransformerLM, IReadOnlyList{IReadOnlyList{long}}, GenerationOptions?, KvCache?, CancellationToken)"/>
     public static GeneratedSequence Generate(this DiffTransformerLM model, IReadOnlyList<long> prompt,
         GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
     {
@@ -40,10 +33,13 @@ public static class GenerationExtensions
     /// <see cref="GeneratedSequence"/> per prompt, in order. Greedy results equal those of each prompt alone.
     /// </summary>
     /// <param name="model">The language model.</param>
-    /// <param name="prompts">One or more prompts of token ids; lengths may differ.</param>
+    /// <param name="prompts">One or more prompts of token ids in <c>[0, VocabSize)</c>; lengths may differ.</param>
     /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
-    /// <param name="cache">As for the single-prompt overload.</param>
-    /// <param name="cancellationToken">Checked before every step.</param>
+    /// <param name="cache">
+    /// A cache to reuse (reset first, grown as needed, left holding the sequence without its last token, never disposed
+    /// here); null to use a private one that is disposed before returning.
+    /// </param>
+    /// <param name="cancellationToken">Checked before every step; cancellation throws <see cref="OperationCanceledException"/>.</param>
     public static IReadOnlyList<GeneratedSequence> Generate(this DiffTransformerLM model, IReadOnlyList<IReadOnlyList<long>> prompts,
         GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
     {
@@ -53,14 +49,10 @@ public static class GenerationExtensions
     /// <summary>
     /// Generates continuations of <paramref name="tokens"/> <c>[batch, time]</c> (integer ids), optionally left-padded as
     /// described by <paramref name="paddingMask"/> <c>[batch, time]</c> (0 = padding, 1 = real; per row zeros then ones),
-    /// as Hugging Face's <c>input_ids</c> and <c>attention_mask</c>. The tokens are read to the host once.
+    /// as Hugging Face's <c>input_ids</c> and <c>attention_mask</c> (null <paramref name="paddingMask"/>: no row is padded).
+    /// The tokens are read to the host once.
     /// </summary>
-    /// <param name="model">The language model.</param>
-    /// <param name="tokens">Prompt ids <c>[batch, time]</c>.</param>
-    /// <param name="paddingMask">Null when no row is padded.</param>
-    /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
-    /// <param name="cache">As for the single-prompt overload.</param>
-    /// <param name="cancellationToken">Checked before every step.</param>
+    /// <inheritdoc cref="Generate(DiffTransformerLM, IReadOnlyList{IReadOnlyList{long}}, GenerationOptions?, KvCache?, CancellationToken)"/>
     public static IReadOnlyList<GeneratedSequence> Generate(this DiffTransformerLM model, Tensor tokens, Tensor? paddingMask,
         GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
     {
@@ -73,11 +65,7 @@ public static class GenerationExtensions
     /// Streams the continuation of one prompt token by token, as each is chosen. The arguments are checked when this is
     /// called; the model runs while the stream is enumerated, and stopping the enumeration early releases everything.
     /// </summary>
-    /// <param name="model">The language model.</param>
-    /// <param name="prompt">Token ids in <c>[0, VocabSize)</c>.</param>
-    /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
-    /// <param name="cache">As for <see cref="Generate(DiffTransformerLM, IReadOnlyList{long}, GenerationOptions?, KvCache?, CancellationToken)"/>.</param>
-    /// <param name="cancellationToken">Checked before every step.</param>
+    /// <inheritdoc cref="Generate(DiffTransformerLM, IReadOnlyList{IReadOnlyList{long}}, GenerationOptions?, KvCache?, CancellationToken)"/>
     public static IEnumerable<GeneratedToken> GenerateStream(this DiffTransformerLM model, IReadOnlyList<long> prompt,
         GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
     {
@@ -89,11 +77,7 @@ public static class GenerationExtensions
     /// Streams the continuations of a batch of prompts: each step yields one token for every row still generating (in
     /// row order); a row's last token carries its <see cref="GeneratedToken.FinishReason"/>.
     /// </summary>
-    /// <param name="model">The language model.</param>
-    /// <param name="prompts">One or more prompts of token ids; lengths may differ.</param>
-    /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
-    /// <param name="cache">As for the batch <c>Generate</c>.</param>
-    /// <param name="cancellationToken">Checked before every step.</param>
+    /// <inheritdoc cref="Generate(DiffTransformerLM, IReadOnlyList{IReadOnlyList{long}}, GenerationOptions?, KvCache?, CancellationToken)"/>
     public static IEnumerable<GeneratedToken> GenerateStream(this DiffTransformerLM model, IReadOnlyList<IReadOnlyList<long>> prompts,
         GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
     {
@@ -102,13 +86,10 @@ public static class GenerationExtensions
 
     /// <summary>
     /// As <see cref="GenerateStream(DiffTransformerLM, IReadOnlyList{long}, GenerationOptions?, KvCache?, CancellationToken)"/>,
-    /// with every model step run on the thread pool so that the awaiting thread stays free.
+    /// with every model step run on the thread pool so that the awaiting thread stays free; the cancellation token is also
+    /// combined with the enumerator's.
     /// </summary>
-    /// <param name="model">The language model.</param>
-    /// <param name="prompt">Token ids in <c>[0, VocabSize)</c>.</param>
-    /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
-    /// <param name="cache">As for the single-prompt <c>Generate</c>.</param>
-    /// <param name="cancellationToken">Checked before every step (also combined with the enumerator's token).</param>
+    /// <inheritdoc cref="Generate(DiffTransformerLM, IReadOnlyList{IReadOnlyList{long}}, GenerationOptions?, KvCache?, CancellationToken)"/>
     public static IAsyncEnumerable<GeneratedToken> GenerateStreamAsync(this DiffTransformerLM model, IReadOnlyList<long> prompt,
         GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
     {
@@ -117,11 +98,7 @@ public static class GenerationExtensions
     }
 
     /// <summary>The batch form of <see cref="GenerateStreamAsync(DiffTransformerLM, IReadOnlyList{long}, GenerationOptions?, KvCache?, CancellationToken)"/>.</summary>
-    /// <param name="model">The language model.</param>
-    /// <param name="prompts">One or more prompts of token ids; lengths may differ.</param>
-    /// <param name="options">Sampling and stopping; null means greedy, 64 tokens.</param>
-    /// <param name="cache">As for the batch <c>Generate</c>.</param>
-    /// <param name="cancellationToken">Checked before every step (also combined with the enumerator's token).</param>
+    /// <inheritdoc cref="Generate(DiffTransformerLM, IReadOnlyList{IReadOnlyList{long}}, GenerationOptions?, KvCache?, CancellationToken)"/>
     public static IAsyncEnumerable<GeneratedToken> GenerateStreamAsync(this DiffTransformerLM model, IReadOnlyList<IReadOnlyList<long>> prompts,
         GenerationOptions? options = null, KvCache? cache = null, CancellationToken cancellationToken = default)
     {

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DiffTransformer;
+namespace DiffTransformer.Generation;
 
 /// <summary>
 /// The logits processors and the token choice of <see cref="GenerationExtensions"/>, with Hugging Face semantics. All

@@ -16,7 +16,7 @@ namespace DiffTransformer;
 /// Thread safety: inference may run on one model from any number of threads at once (<c>forward</c>, <see cref="Loss"/>,
 /// <see cref="ComputeAttentionMaps"/>, the <see cref="GenerationExtensions"/> methods); each call gives exactly the
 /// result it gives alone. Weight updates (<see cref="Trainer.Step"/>, <see cref="Trainer.LoadCheckpoint"/>,
-/// <see cref="ModuleWeights.Load(nn.Module, string, bool, bool)"/> and <see cref="ModelCheckpoint.LoadWeights"/> into
+/// <see cref="Checkpoints.ModuleWeights.Load(nn.Module, string, bool, bool)"/> and <see cref="ModelCheckpoint.LoadWeights"/> into
 /// this model) never overlap inference: an update that meets a running call, and a call that meets a running update,
 /// throw <see cref="InvalidOperationException"/> naming the conflict; a generation or stream counts as running from its
 /// first step until it ends or its enumerator is disposed. Changes made directly through TorchSharp (<c>to</c>,

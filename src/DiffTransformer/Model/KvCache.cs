@@ -33,8 +33,8 @@ public sealed class KvCache : IDisposable
     /// <summary>Held by the call or generation that uses the cache; shared by its layers.</summary>
     internal InUseFlag Use { get; } = new(nameof(KvCache));
 
-    /// <summary>The per-layer caches.</summary>
-    public IReadOnlyList<KvCacheLayer> Layers => layers;
+    /// <summary>The per-layer caches (internal: a layer used on its own would fall out of step with the others and the key mask).</summary>
+    internal IReadOnlyList<KvCacheLayer> Layers => layers;
 
     /// <summary>Number of cached positions (the same in every layer).</summary>
     public long Length => layers[0].Length;

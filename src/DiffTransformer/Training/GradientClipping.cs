@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace DiffTransformer;
+namespace DiffTransformer.Training;
 
 /// <summary>Gradient clipping by global norm, on the device and without a CPU round trip.</summary>
 public static class GradientClipping

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace DiffTransformer;
+namespace DiffTransformer.Training;
 
 /// <summary>
 /// AdamW set-up with two parameter groups. The rule, by shape and owning module: a trainable parameter with two or more

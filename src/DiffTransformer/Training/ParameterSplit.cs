@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace DiffTransformer;
+namespace DiffTransformer.Training;
 
 /// <summary>A module's trainable parameters split by whether they get weight decay.</summary>
 /// <param name="Decay">Matrices: decayed.</param>

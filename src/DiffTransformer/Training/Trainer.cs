@@ -1,3 +1,7 @@
+using DiffTransformer.Checkpoints;
+
+using DiffTransformer.Training;
+
 using System.Diagnostics;
 using TorchSharp;
 using TorchSharp.Modules;

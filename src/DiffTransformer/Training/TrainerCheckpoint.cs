@@ -1,3 +1,5 @@
+using DiffTransformer.Checkpoints;
+
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;

@@ -1,3 +1,5 @@
+using DiffTransformer.Training;
+
 namespace DiffTransformer;
 
 /// <summary>

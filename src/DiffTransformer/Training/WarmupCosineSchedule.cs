@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace DiffTransformer;
+namespace DiffTransformer.Training;
 
 /// <summary>
 /// Learning rate by optimizer step (0-based): linear warm-up <c>peak * (step + 1) / warmupSteps</c> for the first

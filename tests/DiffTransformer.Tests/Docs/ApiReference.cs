@@ -20,16 +20,20 @@ internal static partial class ApiReference
             var docs = LoadDocs(assembly);
             text.AppendLine();
             text.AppendLine($"## Package `{assembly.GetName().Name}`");
-            foreach (var type in assembly.GetExportedTypes().OrderBy(t => t.FullName, StringComparer.Ordinal))
+            // The root namespace first (what users touch), then the toolkit namespaces, each in name order.
+            foreach (var type in assembly.GetExportedTypes().OrderBy(t => t.Namespace != RootNamespace).ThenBy(t => t.FullName, StringComparer.Ordinal))
                 WriteType(text, type, docs);
         }
         return text.ToString().Replace("\r\n", "\n");
     }
 
+    private const string RootNamespace = "DiffTransformer";
+
     private static void WriteType(StringBuilder text, Type type, Dictionary<string, XElement> docs)
     {
         text.AppendLine();
-        text.AppendLine($"### {Kind(type)} `{Name(type)}`");
+        string shown = type.Namespace == RootNamespace ? Name(type) : $"{type.Namespace}.{Name(type)}";
+        text.AppendLine($"### {Kind(type)} `{shown}`");
         text.AppendLine();
         text.AppendLine(Summary(docs, "T:" + Id(type)));
         var rows = new List<(string Signature, string Summary)>();

@@ -1,3 +1,5 @@
+using DiffTransformer.Checkpoints;
+
 using System.Text.Json;
 using static TorchSharp.torch;
 

@@ -1,3 +1,5 @@
+using DiffTransformer.Checkpoints;
+
 using TorchSharp;
 using static TorchSharp.torch;
 
