@@ -55,10 +55,13 @@ internal static class TrainerCheckpoint
         AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
-    public static State ReadState(string path)
+    public static State ReadState(string path) => ReadState(File.ReadAllBytes(path), path);
+
+    /// <summary>Reads the trainer state file contents <paramref name="utf8"/>, naming <paramref name="path"/> in errors.</summary>
+    public static State ReadState(byte[] utf8, string path)
     {
         State? state;
-        using var document = StrictJson.Parse(File.ReadAllBytes(path), why => new InvalidDataException($"'{path}' is not a valid trainer state: {why}."));
+        using var document = StrictJson.Parse(utf8, why => new InvalidDataException($"'{path}' is not a valid trainer state: {why}."));
         var root = document.RootElement;
         int? version = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("format_version", out var v) &&
             v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int n) ? n : null;

@@ -13,7 +13,6 @@ namespace DiffTransformer;
 /// </summary>
 internal static class HuggingFaceWeightReader
 {
-    private const int CopyChunk = 1 << 22;
 
     /// <summary>
     /// Reads every stored tensor into <paramref name="destinations"/> (name to tensor, any floating dtype and device;
@@ -108,11 +107,11 @@ internal static class HuggingFaceWeightReader
         using var noGrad = no_grad();
         if (destination.dtype == entry.ScalarType && destination.device_type == DeviceType.CPU && destination.is_contiguous())
         {
-            destination.ReadBytesFromStream(stream, CopyChunk);
+            destination.ReadBytesFromStream(stream, Safetensors.CopyBufferBytes(entry));
             return;
         }
         using var staging = empty(entry.Shape, entry.ScalarType);
-        staging.ReadBytesFromStream(stream, CopyChunk);
+        staging.ReadBytesFromStream(stream, Safetensors.CopyBufferBytes(entry));
         destination.copy_(staging);
     }
 
