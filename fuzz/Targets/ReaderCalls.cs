@@ -65,10 +65,12 @@ internal static class ReaderCalls
         return Accepted;
     }
 
-    /// <summary>A Hugging Face config.json (HuggingFaceConfigReader.Parse).</summary>
+    /// <summary>A Hugging Face config.json: HuggingFaceConfigReader.Parse, then the model config HuggingFaceCheckpoint.Load builds from it.</summary>
     public static string HuggingFaceConfig(FuzzWorkspace workspace, byte[] input)
     {
-        _ = HuggingFaceConfigReader.Parse(input, workspace.File("hf-config", HuggingFaceConfigReader.FileName));
+        string path = workspace.File("hf-config", HuggingFaceConfigReader.FileName);
+        var config = HuggingFaceConfigReader.Parse(input, path);
+        _ = HuggingFaceModelMap.ToConfig(config, path, AttentionKernel.Auto);
         return Accepted;
     }
 

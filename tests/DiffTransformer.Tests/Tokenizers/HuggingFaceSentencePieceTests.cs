@@ -112,6 +112,18 @@ public sealed class HuggingFaceSentencePieceTests
     }
 
     [Fact]
+    public void AFieldLengthOver2GiBIsRefusedAsMalformed()
+    {
+        // Fuzz finding (fuzz/findings/tokenizer-model/length-over-2gib.model): field 1 declaring 2^32 - 1 bytes threw
+        // OverflowException from a checked cast instead of the reader's InvalidDataException.
+        using var directory = new HfModelDirectory();
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "fuzz", "findings", "tokenizer-model", "length-over-2gib.model"), directory.File("tokenizer.model"));
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFaceTokenizer.Load(directory.Path));
+        Assert.Contains(directory.File("tokenizer.model"), error.Message);
+        Assert.Contains("must be a SentencePiece model (a ModelProto protobuf); it is not (malformed at byte 6)", error.Message);
+    }
+
+    [Fact]
     public void ADirectoryWithoutTokenizerFilesIsRefused()
     {
         using var directory = new HfModelDirectory();
