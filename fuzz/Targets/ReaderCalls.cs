@@ -38,7 +38,8 @@ internal static class ReaderCalls
     /// <summary>trainer_state.json (Trainer.LoadCheckpoint's first read after the config).</summary>
     public static string TrainerState(FuzzWorkspace workspace, byte[] input)
     {
-        _ = TrainerCheckpoint.ReadState(input, workspace.File("trainer-state", ModelCheckpoint.TrainerStateFileName));
+        var state = TrainerCheckpoint.ReadState(input, workspace.File("trainer-state", ModelCheckpoint.TrainerStateFileName));
+        _ = TimeSpan.FromSeconds(state.ElapsedSeconds); // what LoadCheckpoint does with it: a valid state must allow it
         return Accepted;
     }
 

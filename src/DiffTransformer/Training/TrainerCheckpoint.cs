@@ -19,6 +19,9 @@ internal static class TrainerCheckpoint
     public const string RandomStateKey = "rng.torch_cpu";
     private const int FormatVersion = 2;
 
+    /// <summary>The largest <c>elapsed_seconds</c> read (about 317 years; <see cref="TimeSpan"/> holds 29,000).</summary>
+    private const double MaxElapsedSeconds = 1e10;
+
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -81,6 +84,11 @@ internal static class TrainerCheckpoint
             state.SkippedSteps < 0 || state.SkippedSteps > state.CompletedSteps)
             throw new InvalidDataException(
                 $"'{path}' is not a valid trainer state (format_version {FormatVersion}, counts >= 0, skipped steps <= completed steps, options present).");
+        // LoadCheckpoint makes a TimeSpan of it, which throws OverflowException past about 9.2e11 s (found by review
+        // while fuzzing: the reader accepted any number).
+        if (!(state.ElapsedSeconds >= 0 && state.ElapsedSeconds <= MaxElapsedSeconds))
+            throw new InvalidDataException(
+                $"'{path}' is not a valid trainer state: elapsed_seconds must lie in [0, {MaxElapsedSeconds:0e0}]; it is {state.ElapsedSeconds:R}.");
         try
         {
             state.Options.Validate();
