@@ -48,6 +48,8 @@ cp fuzz/corpus/"$target"/* "$seeds/"
 # the GC heap limit bounds the process instead (512 MiB), and the target checks 64 MiB of allocations per input.
 # -t 5000: the target itself fails an input that takes over 1 s; AFL's own bound catches what never returns.
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
+export DIFFTRANSFORMER_FUZZ_LOG="$PWD/$out.violations"
+rm -f "$DIFFTRANSFORMER_FUZZ_LOG"
 export DOTNET_GCHeapHardLimit=0x20000000 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_TieredCompilation=0
 echo "fuzzing $target for $seconds s (output in $out)"
 afl-fuzz -i "$seeds" -o "$out" -V "$seconds" -t 5000 -m none -- dotnet "$bin/DiffTransformer.Fuzz.dll" "$target" >"$out.log" 2>&1 || {
@@ -60,6 +62,7 @@ hangs=$(find "$out/default/hangs" -type f -name 'id:*' 2>/dev/null | wc -l)
 echo "target $target: ran $(value run_time) s, $(value execs_done) executions ($(value execs_per_sec)/s)," \
   "$(value corpus_count) paths, edges $(value edges_found) of $(value total_edges) ($(value bitmap_cvg))," \
   "$crashes crashes, $hangs hangs"
+[[ -s "$DIFFTRANSFORMER_FUZZ_LOG" ]] && { echo "invariant violations (fuzz/out/$target.violations):"; sort -u -k2 "$DIFFTRANSFORMER_FUZZ_LOG" | head -5; }
 if (( crashes + hangs > 0 )); then
   echo "replay one: dotnet $bin/DiffTransformer.Fuzz.dll $target $out/default/crashes/id:..."
 fi

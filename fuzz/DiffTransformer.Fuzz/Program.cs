@@ -34,6 +34,15 @@ Fuzzer.OutOfProcess.Run(stream =>
 {
     using var buffer = new MemoryStream();
     stream.CopyTo(buffer);
-    ReaderTargets.Run(target, workspace, buffer.ToArray(), ReaderTargets.MaxTime);
+    try
+    {
+        ReaderTargets.Run(target, workspace, buffer.ToArray(), ReaderTargets.MaxTime);
+    }
+    catch (Exception e) when (Environment.GetEnvironmentVariable("DIFFTRANSFORMER_FUZZ_LOG") is { Length: > 0 } log)
+    {
+        // AFL keeps the input but not the message: fuzz/run.sh points this at fuzz/out/TARGET.violations.
+        File.AppendAllText(log, $"{DateTime.UtcNow:O} {e.GetType().Name}: {e.Message}{Environment.NewLine}");
+        throw;
+    }
 });
 return 0;

@@ -43,6 +43,18 @@ internal static class ReaderTargets
     /// </summary>
     public static string Run(string target, FuzzWorkspace workspace, byte[] input, TimeSpan timeLimit)
     {
+        var (outcome, elapsed, allocated) = Measure(target, workspace, input);
+        // A slow input is timed once more before it counts: on a shared machine one run can stall for reasons of its own.
+        if (elapsed > timeLimit) (outcome, elapsed, allocated) = Measure(target, workspace, input);
+        if (elapsed > timeLimit)
+            throw new FuzzInvariantException($"{target}: took {elapsed.TotalMilliseconds:F0} ms twice (limit {timeLimit.TotalMilliseconds:F0} ms) on {input.Length} bytes; outcome: {outcome}");
+        if (allocated > MaxAllocatedBytes)
+            throw new FuzzInvariantException($"{target}: allocated {allocated} managed bytes (limit {MaxAllocatedBytes}) on {input.Length} bytes; outcome: {outcome}");
+        return outcome;
+    }
+
+    private static (string Outcome, TimeSpan Elapsed, long Allocated) Measure(string target, FuzzWorkspace workspace, byte[] input)
+    {
         var read = Targets[target];
         string named = workspace.Prepare(target); // every file a target's reader reads lies there
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
@@ -59,11 +71,6 @@ internal static class ReaderTargets
             outcome = e.Message;
         }
         watch.Stop();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
-        if (watch.Elapsed > timeLimit)
-            throw new FuzzInvariantException($"{target}: took {watch.Elapsed.TotalMilliseconds:F0} ms (limit {timeLimit.TotalMilliseconds:F0} ms) on {input.Length} bytes; outcome: {outcome}");
-        if (allocated > MaxAllocatedBytes)
-            throw new FuzzInvariantException($"{target}: allocated {allocated} managed bytes (limit {MaxAllocatedBytes}) on {input.Length} bytes; outcome: {outcome}");
-        return outcome;
+        return (outcome, watch.Elapsed, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
     }
 }
