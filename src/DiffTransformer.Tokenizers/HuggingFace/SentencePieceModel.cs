@@ -45,7 +45,29 @@ internal sealed class SentencePieceModel : IHfTokenizerModel
         var model = new SentencePieceModel(tokenizer, Path.GetFileName(path));
         if (model.vocabulary.Count != pieces || model.VocabSize != pieces)
             throw HfJson.Bad(path, $"the pieces must have the distinct ids 0 to {pieces - 1}; Microsoft.ML.Tokenizers reads {model.vocabulary.Count} pieces up to id {model.VocabSize - 1}");
+        CheckEncodedIds(tokenizer, model.vocabulary, model.VocabSize, path);
         return model;
+    }
+
+    /// <summary>
+    /// The ids Microsoft.ML.Tokenizers encodes without looking them up must name pieces: the unknown id, and with byte
+    /// fallback the id of &lt;0x00&gt; plus the byte. A model whose byte pieces were missing or out of order loaded, then
+    /// encoded ids past the vocabulary (found by fuzzing: fuzz/findings/tokenizer-model/byte-piece-renamed.model).
+    /// </summary>
+    private static void CheckEncodedIds(SentencePieceTokenizer tokenizer, IReadOnlyDictionary<string, int> vocabulary, int vocabSize, string path)
+    {
+        if (tokenizer.UnknownId < 0 || tokenizer.UnknownId >= vocabSize)
+            throw HfJson.Bad(path, $"trainer_spec.unk_id must name a piece (in [0, {vocabSize})); it is {tokenizer.UnknownId}");
+        if (!tokenizer.ByteFallback) return;
+        bool hasFirst = vocabulary.TryGetValue("<0x00>", out int first);
+        for (int b = 0; b < 256; b++)
+        {
+            string piece = $"<0x{b:X2}>";
+            if (!hasFirst || !vocabulary.TryGetValue(piece, out int id) || id != first + b)
+                throw HfJson.Bad(path, "with trainer_spec.byte_fallback the pieces <0x00> to <0xFF> must have consecutive ids (byte b encodes as the id " +
+                    $"of <0x00> + b); {piece} has {(vocabulary.TryGetValue(piece, out int found) ? $"id {found}" : "no piece")}" +
+                    (hasFirst ? $", <0x00> id {first}" : ""));
+        }
     }
 
     public string FileName { get; }

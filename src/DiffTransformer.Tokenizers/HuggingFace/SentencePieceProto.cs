@@ -20,8 +20,10 @@ internal static class SentencePieceProto
             var (field, wire) = Tag(data, ref position, path);
             if (wire == 2)
             {
-                int length = checked((int)Varint(data, ref position, path));
-                if (length < 0 || length > data.Length - position) throw Malformed(path, position);
+                // Compared as read (a length over 2 GiB once threw OverflowException here: fuzz/findings/tokenizer-model).
+                ulong declared = Varint(data, ref position, path);
+                if (declared > (ulong)(data.Length - position)) throw Malformed(path, position);
+                int length = (int)declared;
                 if (field == 1) pieces++;
                 if (field == 2) modelType = TrainerModelType(data.AsSpan(position, length).ToArray(), path) ?? modelType;
                 position += length;

@@ -37,7 +37,7 @@ internal static class ConfigJson
 
     /// <summary>
     /// The config's stored properties (not the computed ones), required when format 1 has them, plus the header keys:
-    /// <see cref="Read"/> reads those on their own, and one strict deserialization of the file gives the config.
+    /// <see cref="Read(byte[], string)"/> reads those on their own, and one strict deserialization of the file gives the config.
     /// </summary>
     private static void ConfigContract(JsonTypeInfo info)
     {
@@ -72,9 +72,13 @@ internal static class ConfigJson
         return buffer.ToArray();
     }
 
-    public static (DiffTransformerConfig Config, IReadOnlyDictionary<string, string> Metadata) Read(string path)
+    public static (DiffTransformerConfig Config, IReadOnlyDictionary<string, string> Metadata) Read(string path) =>
+        Read(File.ReadAllBytes(path), path);
+
+    /// <summary>Reads the config file contents <paramref name="utf8"/>, naming <paramref name="path"/> in errors.</summary>
+    public static (DiffTransformerConfig Config, IReadOnlyDictionary<string, string> Metadata) Read(byte[] utf8, string path)
     {
-        using var document = StrictJson.Parse(File.ReadAllBytes(path), why => Bad(path, "it is " + why));
+        using var document = StrictJson.Parse(utf8, why => Bad(path, "it is " + why));
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object) throw Bad(path, "it is not a JSON object");
         var names = root.EnumerateObject().Select(p => p.Name).ToList();

@@ -66,6 +66,12 @@ public static class Safetensors
     public static Dictionary<string, Tensor> Load(string path, Func<string, bool>? include)
     {
         using var stream = File.OpenRead(path);
+        return Load(stream, path, include);
+    }
+
+    /// <summary>Loads the tensors of the open safetensors file <paramref name="stream"/>, named <paramref name="path"/> in errors.</summary>
+    internal static Dictionary<string, Tensor> Load(Stream stream, string path, Func<string, bool>? include)
+    {
         var header = ReadHeader(stream, path);
         var result = new Dictionary<string, Tensor>();
         try
@@ -123,6 +129,13 @@ public static class Safetensors
             foreach (var (_, tensor, type) in sorted) WriteTensor(stream, tensor, type);
         });
     }
+
+    /// <summary>
+    /// The buffer for reading <paramref name="entry"/>'s data: TorchSharp's <c>ReadBytesFromStream</c> allocates one of
+    /// the size it is given, so a fixed 4 MiB chunk made a file of many small tensors allocate 4 MiB per tensor (found by
+    /// fuzzing: 71 MB for a 6.7 KB checkpoint).
+    /// </summary>
+    internal static int CopyBufferBytes(Entry entry) => (int)Math.Min(CopyChunk, entry.End - entry.Begin);
 
     /// <summary>Bytes one element of <paramref name="type"/> takes in a file.</summary>
     internal static int ElementSize(ScalarType type) => Types.Values.First(t => t.Type == type).Size;
@@ -273,7 +286,7 @@ public static class Safetensors
         try
         {
             stream.Seek(dataStart + entry.Begin, SeekOrigin.Begin);
-            if (entry.End > entry.Begin) tensor.ReadBytesFromStream(stream, CopyChunk);
+            if (entry.End > entry.Begin) tensor.ReadBytesFromStream(stream, CopyBufferBytes(entry));
             return tensor;
         }
         catch

@@ -21,6 +21,9 @@ internal static class TrainerCheckpoint
     public const string RandomStateKey = "rng.torch_cpu";
     private const int FormatVersion = 2;
 
+    /// <summary>The largest <c>elapsed_seconds</c> read (about 317 years; <see cref="TimeSpan"/> holds 29,000).</summary>
+    private const double MaxElapsedSeconds = 1e10;
+
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -57,10 +60,13 @@ internal static class TrainerCheckpoint
         AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
-    public static State ReadState(string path)
+    public static State ReadState(string path) => ReadState(File.ReadAllBytes(path), path);
+
+    /// <summary>Reads the trainer state file contents <paramref name="utf8"/>, naming <paramref name="path"/> in errors.</summary>
+    public static State ReadState(byte[] utf8, string path)
     {
         State? state;
-        using var document = StrictJson.Parse(File.ReadAllBytes(path), why => new InvalidDataException($"'{path}' is not a valid trainer state: {why}."));
+        using var document = StrictJson.Parse(utf8, why => new InvalidDataException($"'{path}' is not a valid trainer state: {why}."));
         var root = document.RootElement;
         int? version = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("format_version", out var v) &&
             v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int n) ? n : null;
@@ -80,6 +86,11 @@ internal static class TrainerCheckpoint
             state.SkippedSteps < 0 || state.SkippedSteps > state.CompletedSteps)
             throw new InvalidDataException(
                 $"'{path}' is not a valid trainer state (format_version {FormatVersion}, counts >= 0, skipped steps <= completed steps, options present).");
+        // LoadCheckpoint makes a TimeSpan of it, which throws OverflowException past about 9.2e11 s (found by review
+        // while fuzzing: the reader accepted any number).
+        if (!(state.ElapsedSeconds >= 0 && state.ElapsedSeconds <= MaxElapsedSeconds))
+            throw new InvalidDataException(
+                $"'{path}' is not a valid trainer state: elapsed_seconds must lie in [0, {MaxElapsedSeconds:0e0}]; it is {state.ElapsedSeconds:R}.");
         try
         {
             state.Options.Validate();

@@ -112,6 +112,31 @@ public sealed class HuggingFaceSentencePieceTests
     }
 
     [Fact]
+    public void AFieldLengthOver2GiBIsRefusedAsMalformed()
+    {
+        // Fuzz finding (fuzz/findings/tokenizer-model/length-over-2gib.model): field 1 declaring 2^32 - 1 bytes threw
+        // OverflowException from a checked cast instead of the reader's InvalidDataException.
+        using var directory = new HfModelDirectory();
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "fuzz", "findings", "tokenizer-model", "length-over-2gib.model"), directory.File("tokenizer.model"));
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFaceTokenizer.Load(directory.Path));
+        Assert.Contains(directory.File("tokenizer.model"), error.Message);
+        Assert.Contains("must be a SentencePiece model (a ModelProto protobuf); it is not (malformed at byte 6)", error.Message);
+    }
+
+    [Fact]
+    public void AByteFallbackModelWithoutItsBytePiecesIsRefused()
+    {
+        // Fuzz finding (fuzz/findings/tokenizer-model/byte-piece-renamed.model, the golden model with a few bytes
+        // changed): it loaded, and then "ö" encoded to ids past the vocabulary (Microsoft.ML.Tokenizers encodes a byte
+        // as the id of <0x00> plus the byte), which Decode refused.
+        using var directory = new HfModelDirectory();
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "fuzz", "findings", "tokenizer-model", "byte-piece-renamed.model"), directory.File("tokenizer.model"));
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFaceTokenizer.Load(directory.Path));
+        Assert.Contains(directory.File("tokenizer.model"), error.Message);
+        Assert.Contains("with trainer_spec.byte_fallback the pieces <0x00> to <0xFF> must have consecutive ids", error.Message);
+    }
+
+    [Fact]
     public void ADirectoryWithoutTokenizerFilesIsRefused()
     {
         using var directory = new HfModelDirectory();

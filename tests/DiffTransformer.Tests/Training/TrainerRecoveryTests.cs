@@ -94,6 +94,28 @@ public sealed class TrainerRecoveryTests : IDisposable
         foreach (var (key, value) in other.state_dict()) Assert.True(Bits.Same(value, weights[key]), key);
     }
 
+    [Theory]
+    [InlineData(1e300)] // TimeSpan.FromSeconds threw OverflowException in LoadCheckpoint (fuzz/findings/trainer-state)
+    [InlineData(-1.0)]
+    public void TrainerStateWithAnImpossibleElapsedTimeIsRejected(double elapsed)
+    {
+        var options = new TrainingOptions { Steps = 4, WarmupSteps = 1 };
+        using var data = new TokenBatches(Corpus.Bytes(), batchSize: 2, time: 16, seed: 5);
+        string directory = SaveAfterSteps(data, options, steps: 1);
+        string statePath = Path.Combine(directory, "trainer_state.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(statePath))!.AsObject();
+        json["elapsed_seconds"] = elapsed;
+        File.WriteAllText(statePath, json.ToJsonString());
+
+        manual_seed(2);
+        using var other = new DiffTransformerLM(Corpus.ByteConfig());
+        using var target = new Trainer(other, data, options);
+        var error = Assert.Throws<InvalidDataException>(() => target.LoadCheckpoint(directory));
+        Assert.Contains(statePath, error.Message);
+        Assert.Contains($"elapsed_seconds must lie in [0, 1e10]; it is {elapsed:R}", error.Message);
+        Assert.Equal(0, target.CompletedSteps);
+    }
+
     /// <summary>Trains a seeded model <paramref name="steps"/> steps and saves its training checkpoint; returns the directory.</summary>
     private string SaveAfterSteps(ITrainingData data, TrainingOptions options, int steps)
     {

@@ -16,9 +16,12 @@ internal sealed record HuggingFaceGenerationConfig(int? BosTokenId, IReadOnlyLis
 
     /// <summary>Reads <paramref name="path"/>.</summary>
     /// <exception cref="InvalidDataException">Not valid JSON, or an id that is not an integer (or list of them).</exception>
-    public static HuggingFaceGenerationConfig Read(string path)
+    public static HuggingFaceGenerationConfig Read(string path) => Parse(File.ReadAllBytes(path), path);
+
+    /// <summary>Parses the file contents <paramref name="utf8"/>, naming <paramref name="path"/> in errors.</summary>
+    public static HuggingFaceGenerationConfig Parse(byte[] utf8, string path)
     {
-        using var document = StrictJson.Parse(File.ReadAllBytes(path), why => new InvalidDataException($"'{path}' is {why}."));
+        using var document = StrictJson.Parse(utf8, why => new InvalidDataException($"'{path}' is {why}."));
         var f = new HuggingFaceJsonFields(document.RootElement, path);
         var eos = f.IntOrList("eos_token_id");
         return new HuggingFaceGenerationConfig(f.NullableInt("bos_token_id"), eos?.Ids ?? Array.Empty<int>(), eos?.IsList ?? false,
