@@ -15,9 +15,6 @@ namespace DiffTransformer;
 /// </summary>
 internal static class HuggingFaceWeightReader
 {
-    /// <summary>The most bytes <see cref="ReadBytes"/> reads into one span.</summary>
-    private const long MaxSpanBytes = 1L << 30;
-
     /// <summary>
     /// Reads every stored tensor into <paramref name="destinations"/> (name to tensor, any floating dtype and device;
     /// their shapes must equal the stored ones), skipping the stored names in <paramref name="skip"/>. The names, shapes
@@ -111,37 +108,12 @@ internal static class HuggingFaceWeightReader
         using var noGrad = no_grad();
         if (destination.dtype == entry.ScalarType && destination.device_type == DeviceType.CPU && destination.is_contiguous())
         {
-            ReadBytes(stream, destination);
+            TensorBytes.Read(stream, destination);
             return;
         }
         using var staging = empty(entry.Shape, entry.ScalarType);
-        ReadBytes(stream, staging);
+        TensorBytes.Read(stream, staging);
         destination.copy_(staging);
-    }
-
-    /// <summary>
-    /// Fills the CPU, contiguous <paramref name="tensor"/> with the next bytes of <paramref name="stream"/>, read straight
-    /// into the tensor's memory. (TorchSharp's <c>ReadBytesFromStream</c> reads through a new managed buffer of its
-    /// chunk size on every call: a second copy of every byte, and a large-object-heap buffer per tensor that stays
-    /// resident until a full collection.) A span holds at most <see cref="int.MaxValue"/> bytes, so tensors over
-    /// <paramref name="partBytes"/> are read in parts of a flat view.
-    /// </summary>
-    /// <exception cref="EndOfStreamException">The stream ends before the tensor is full.</exception>
-    internal static void ReadBytes(Stream stream, Tensor tensor, long partBytes = MaxSpanBytes)
-    {
-        if (tensor.numel() * tensor.ElementSize <= partBytes)
-        {
-            stream.ReadExactly(tensor.bytes);
-            return;
-        }
-        long perPart = Math.Max(1, partBytes / tensor.ElementSize);
-        using var flat = tensor.view(-1);
-        long count = flat.shape[0];
-        for (long start = 0; start < count; start += perPart)
-        {
-            using var part = flat.narrow(0, start, Math.Min(perPart, count - start));
-            stream.ReadExactly(part.bytes);
-        }
     }
 
     private static void RequireFloating(ScalarType dtype)

@@ -56,11 +56,11 @@ public sealed class HuggingFaceWeightReaderBufferTests : IDisposable
         {
             var read = zeros(37, 11);
             using var stream = new MemoryStream(bytes);
-            HuggingFaceWeightReader.ReadBytes(stream, read, partBytes);
+            TensorBytes.Read(stream, read, partBytes);
             Assert.True(Bits.Same(source, read), $"parts of {partBytes} bytes");
             Assert.Equal(bytes.Length, stream.Position);
         }
         using var shortStream = new MemoryStream(bytes, 0, bytes.Length - 1);
-        Assert.Throws<EndOfStreamException>(() => HuggingFaceWeightReader.ReadBytes(shortStream, zeros(37, 11), 40));
+        Assert.Throws<EndOfStreamException>(() => TensorBytes.Read(shortStream, zeros(37, 11), 40));
     }
 }
