@@ -11,17 +11,7 @@ internal static class HfJson
     /// <summary>Parses the file at <paramref name="path"/> (UTF-8 JSON whose root is an object).</summary>
     public static JsonDocument Read(string path)
     {
-        byte[] utf8 = File.ReadAllBytes(path);
-        if (!System.Text.Unicode.Utf8.IsValid(utf8)) throw Bad(path, "the file is not valid UTF-8");
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(utf8, new JsonDocumentOptions { AllowTrailingCommas = false });
-        }
-        catch (JsonException e)
-        {
-            throw Bad(path, $"the file is not valid JSON ({e.Message})");
-        }
+        var document = StrictJson.Parse(File.ReadAllBytes(path), reason => Bad(path, "the file is " + reason));
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {
             var kind = document.RootElement.ValueKind;

@@ -81,6 +81,30 @@ public sealed class HuggingFaceTokenizerRefusalTests
     }
 
     [Fact]
+    public void AnEscapedLoneSurrogateIsRefusedAsMalformed()
+    {
+        // Fuzz finding (fuzz/findings/tokenizer-json/invalid-surrogate-string.json): a vocabulary token written "\uDDDD"
+        // parses, but System.Text.Json throws InvalidOperationException when the string is read, which escaped the reader.
+        using var directory = new HfModelDirectory();
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "fuzz", "findings", "tokenizer-json", "invalid-surrogate-string.json"), directory.File("tokenizer.json"));
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFaceTokenizer.Load(directory.Path));
+        Assert.Contains(directory.File("tokenizer.json"), error.Message);
+        Assert.Contains("escapes an invalid UTF-16 sequence", error.Message);
+    }
+
+    [Theory]
+    [InlineData("{\"\\uDC00\": 1}")]            // in a name
+    [InlineData("{\"a\": [\"x\\uD800y\"]}")]     // a high surrogate without its low half, in an array
+    public void EveryStrictJsonReaderRefusesAnEscapedLoneSurrogate(string json)
+    {
+        // The one parser of every JSON file the library reads (config.json, trainer state, safetensors headers, the
+        // Hugging Face files) checks every string once, so no reader can meet the exception later.
+        var error = Assert.Throws<InvalidDataException>(() => ConfigJson.Read(System.Text.Encoding.UTF8.GetBytes(json), "config.json"));
+        Assert.Contains("config.json", error.Message);
+        Assert.Contains("escapes an invalid UTF-16 sequence", error.Message);
+    }
+
+    [Fact]
     public void BytesThatAreNotUtf8AreRefused()
     {
         using var directory = new HfModelDirectory();
