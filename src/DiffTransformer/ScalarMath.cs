@@ -20,6 +20,9 @@ internal static class ScalarMath
     /// <summary>The Scalar -1, shared (static, never finalized): e.g. the value of <c>addcmul(a, b, c, MinusOne)</c> = <c>a - b * c</c>.</summary>
     public static readonly Scalar MinusOne = (-1).ToScalar();
 
+    /// <summary>The Scalar true, shared (static, never finalized): what <c>fill_</c> writes into a bool mask.</summary>
+    public static readonly Scalar True = true.ToScalar();
+
     /// <summary><c>a + b</c>.</summary>
     public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
 
@@ -31,6 +34,13 @@ internal static class ScalarMath
     {
         using var s = value.ToScalar();
         return a.add(s, One);
+    }
+
+    /// <summary><c>a += value</c> in place, keeping an integer tensor integer.</summary>
+    public static Tensor PlusInPlace(this Tensor a, long value)
+    {
+        using var s = value.ToScalar();
+        return a.add_(s, One);
     }
 
     /// <summary><c>a - value</c>, keeping an integer tensor integer.</summary>

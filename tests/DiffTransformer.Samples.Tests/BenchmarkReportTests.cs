@@ -14,7 +14,28 @@ public class BenchmarkReportTests
         Assert.Contains("# DiffTransformer benchmark report", text);
         Assert.Contains("| 256 | Diff V1, 4 heads (q/k 2x64, v 128) |", text);
         Assert.Contains("| 256 | softmax, 8 heads of 64 | 1,048,576 |", text);
+        Assert.Contains("| naive ms | fused ms | auto ms | auto / faster |", text);
+        Assert.Matches(@"\| 256 \| Diff V1, 4 heads \(q/k 2x64, v 128\) \| [\d,]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+x \|", text);
         Assert.DoesNotContain("## Whole-model training step", text); // only the section asked for
+    }
+
+    [Fact]
+    public void ATinyDecodingSectionRelatesEachStepToTheMeasuredBandwidth()
+    {
+        using var directory = new TempDirectory();
+        string report = directory.File("report.md");
+        var (exitCode, output) = Report("report", "--sections", "decoding", "--decoding-layers", "1", "--decoding-positions", "8,16",
+            "--rounds", "1", "--out", report);
+        Assert.True(exitCode == 0, output);
+        string text = File.ReadAllText(report);
+        Assert.Contains("## Decoding against the memory-bandwidth limit", text);
+        Assert.Matches(@"limit = the faster, [\d.]+ GB/s", text);
+        foreach (string kind in new[] { "Softmax", "Differential", "DifferentialV2" })
+        {
+            Assert.Matches($@"\| {kind} \| [\d.]+ M \| 8 \| \d+ \| [\d.]+ \| [\d.]+ \| \d+% \| 1 \| \d+ \([\d.]+\) \|", text);
+            Assert.Matches($@"\| {kind} \| [\d.]+ M \| 16 \| \d+ \| [\d.]+ \| [\d.]+ \| \d+% \| [\d.]+x \|  \|", text);
+            Assert.Matches($@"\| {kind} \| 16 \| \d+ \| \d+ \| \d+ \| [\d.]+ \|", text);
+        }
     }
 
     [Fact]
@@ -42,7 +63,7 @@ public class BenchmarkReportTests
 
     [Theory]
     [InlineData("--rounds", "x", "--rounds must be a positive integer; got 'x'.")]
-    [InlineData("--sections", "layers,foo", "--sections takes layers, training, generation, memory, loading; got 'layers,foo'.")]
+    [InlineData("--sections", "layers,foo", "--sections takes layers, training, generation, decoding, memory, loading; got 'layers,foo'.")]
     [InlineData("--loading-parameters", "2X", "--loading-parameters must be a positive count such as 2000000, 500K or 2M; got '2X'.")]
     [InlineData("--loading-parameters", "0", "--loading-parameters must be a positive count such as 2000000, 500K or 2M; got '0'.")]
     [InlineData("--loading-repeats", "0", "--loading-repeats must be a positive integer; got '0'.")]

@@ -32,9 +32,9 @@ public static class LayerSection
         {
             text.AppendLine($"### {Name(pass)}, float32, batch 1, embed 512");
             text.AppendLine();
-            text.Append("| time | layer | params | naive ms | fused ms | naive / baseline | fused / baseline | fused speed-up over naive |");
+            text.Append("| time | layer | params | naive ms | fused ms | auto ms | auto / faster | naive / baseline | fused / baseline | fused speed-up over naive |");
             text.AppendLine(cudaPresent ? " CUDA fused ms | CUDA fused / baseline |" : "");
-            text.Append("|---:|---|---:|---:|---:|---:|---:|---:|");
+            text.Append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
             text.AppendLine(cudaPresent ? "---:|---:|" : "");
             foreach (long time in options.LayerTimes)
             {
@@ -47,6 +47,7 @@ public static class LayerSection
                     string fusedMs = $"{cpu.Median(Key(variant, AttentionKernel.Fused)):F1}";
                     text.Append($"| {time} | {LayerVariants.Describe(variant)} | {parameters[variant]:N0} ");
                     text.Append(naive ? $"| {cpu.Median(Key(variant, AttentionKernel.Naive)):F1} | {fusedMs} " : $"| (full run) | {fusedMs} ");
+                    text.Append($"| {cpu.Median(Key(variant, AttentionKernel.Auto)):F1} | {AutoOverFaster(cpu, variant):F2}x ");
                     text.Append(naive ? $"| {Ratio(cpu, AttentionKernel.Naive)} " : "| ");
                     text.Append($"| {Ratio(cpu, AttentionKernel.Fused)} ");
                     text.Append(naive ? $"| {cpu.Median(Key(variant, AttentionKernel.Naive)) / cpu.Median(Key(variant, AttentionKernel.Fused)):F2}x |" : "| |");
@@ -70,17 +71,33 @@ public static class LayerSection
     /// Times each kernel's cases interleaved among themselves: a naive case's large allocations would otherwise
     /// disturb the fused case that follows it. Ratios compare cases of one kernel, measured in the same rounds.
     /// </summary>
+    /// <summary>
+    /// Median over rounds of auto's time over the faster of naive and fused in the same round (fused alone where naive
+    /// was not timed): 1.00x = auto took the faster kernel.
+    /// </summary>
+    public static double AutoOverFaster(Timings t, LayerVariant variant)
+    {
+        var auto = t.Samples(Key(variant, AttentionKernel.Auto));
+        var fused = t.Samples(Key(variant, AttentionKernel.Fused));
+        var naive = t.Has(Key(variant, AttentionKernel.Naive)) ? t.Samples(Key(variant, AttentionKernel.Naive)) : null;
+        var ratios = auto.Select((a, i) => a / (naive is null ? fused[i] : Math.Min(fused[i], naive[i]))).ToList();
+        return Timings.MedianOf(ratios);
+    }
+
+    /// <summary>
+    /// Times every variant with every kernel (naive where <see cref="ReportOptions.TimesNaive"/>; auto as the library
+    /// chooses) in one interleaved set of rounds, so that the kernels' ratios are taken under the same load.
+    /// </summary>
     private static Timings Measure(ReportOptions options, long time, LayerPass pass, Device device,
         Dictionary<LayerVariant, long>? parameters, Action<string> log)
     {
-        var samples = new Dictionary<string, List<double>>();
-        foreach (var kernel in new[] { AttentionKernel.Fused, AttentionKernel.Naive })
+        var workloads = new List<LayerWorkload>();
+        try
         {
-            if (kernel == AttentionKernel.Naive && (!options.TimesNaive(time) || device.type != DeviceType.CPU)) continue;
-            var workloads = new List<LayerWorkload>();
-            try
+            var cases = new List<TimedCase>();
+            foreach (var kernel in new[] { AttentionKernel.Fused, AttentionKernel.Naive, AttentionKernel.Auto })
             {
-                var cases = new List<TimedCase>();
+                if (kernel == AttentionKernel.Naive && (!options.TimesNaive(time) || device.type != DeviceType.CPU)) continue;
                 foreach (var variant in LayerVariants.All)
                 {
                     var workload = new LayerWorkload(variant, kernel, time, device: device);
@@ -88,15 +105,13 @@ public static class LayerSection
                     if (parameters is not null) parameters[variant] = workload.Parameters;
                     cases.Add(new TimedCase(Key(variant, kernel), () => workload.Run(pass)));
                 }
-                var timings = InterleavedTimer.Measure(cases, options.WarmupRounds(time), options.TimedRounds(time),
-                    p => log($"  {device.type} {kernel} {p}"));
-                foreach (var c in cases) samples[c.Key] = timings.Samples(c.Key).ToList();
             }
-            finally
-            {
-                foreach (var w in workloads) w.Dispose();
-            }
+            return InterleavedTimer.Measure(cases, options.WarmupRounds(time), options.TimedRounds(time),
+                p => log($"  {device.type} {p}"));
         }
-        return new Timings(samples);
+        finally
+        {
+            foreach (var w in workloads) w.Dispose();
+        }
     }
 }

@@ -66,6 +66,13 @@ public static class ReportCommand
             text.Append(GenerationSection.Run(options, Log));
             text.AppendLine();
         }
+        if (options.Sections.Contains("decoding"))
+        {
+            text.AppendLine("## Decoding against the memory-bandwidth limit");
+            text.AppendLine();
+            text.Append(DecodingSection.Run(options, Log));
+            text.AppendLine();
+        }
         if (options.Sections.Contains("memory"))
         {
             text.AppendLine("## Peak memory of the attention layer");

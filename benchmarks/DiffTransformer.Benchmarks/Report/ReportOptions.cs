@@ -10,7 +10,7 @@ public sealed record ReportOptions
     public string OutputPath { get; init; } = Path.Combine("artifacts", "benchmarks", "report.md");
 
     /// <summary>The report's sections, in the order it writes them.</summary>
-    public static readonly IReadOnlyList<string> SectionNames = ["layers", "training", "generation", "memory", "loading"];
+    public static readonly IReadOnlyList<string> SectionNames = ["layers", "training", "generation", "decoding", "memory", "loading"];
 
     /// <summary>Sections to run: any of <see cref="SectionNames"/>.</summary>
     public IReadOnlySet<string> Sections { get; init; } = SectionNames.ToHashSet();
@@ -28,10 +28,16 @@ public sealed record ReportOptions
     public int? Threads { get; init; }
 
     /// <summary>Sequence lengths of the layer timing (default 256, 1024, 2048, 4096).</summary>
-    public long[] LayerTimes { get; init; } = { 256, 1024, 2048, 4096 };
+    public long[] LayerTimes { get; init; } = { 128, 256, 512, 1024, 2048, 4096 };
 
     /// <summary>Timed rounds per table; null for the defaults of <see cref="TimedRounds"/>.</summary>
     public int? Rounds { get; init; }
+
+    /// <summary>Cached positions at which the decoding section times a step (the first is the reference of the growth).</summary>
+    public long[] DecodingPositions { get; init; } = { 256, 2048 };
+
+    /// <summary>Layers of the decoding section's decoders (12: about 100M parameters).</summary>
+    public int DecodingLayers { get; init; } = 12;
 
     /// <summary>
     /// The short run times the naive kernel up to 2048 (at 4096 one naive training call takes seconds; the memory section
@@ -48,7 +54,8 @@ public sealed record ReportOptions
     /// <summary>Usage text.</summary>
     public static readonly string Usage =
         $"report [--full] [--out PATH] [--sections {string.Join(',', SectionNames)}] [--naive-memory-cap-gib N] [--threads N]\n" +
-        "       [--layer-times 256,1024,...] [--rounds N] [--loading-parameters 100M] [--loading-repeats N]\n" +
+        "       [--layer-times 128,256,...] [--rounds N] [--decoding-positions 256,2048] [--decoding-layers N]\n" +
+        "       [--loading-parameters 100M] [--loading-repeats N]\n" +
         "  Runs the side-by-side comparison (short by default, a few minutes) and writes a Markdown report.";
 
     /// <summary>Parses the arguments that follow <c>report</c>.</summary>
@@ -77,14 +84,9 @@ public sealed record ReportOptions
                         throw new UsageException($"--naive-memory-cap-gib must be a positive number; got '{text}'.");
                     options = options with { NaiveMemoryCapGiB = cap };
                     break;
-                case "--layer-times":
-                    string list = Value();
-                    var times = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                        .Select(t => long.TryParse(t, out long v) && v > 0 ? v : -1).ToArray();
-                    if (times.Length == 0 || times.Any(t => t < 0))
-                        throw new UsageException($"--layer-times takes positive integers separated by commas; got '{list}'.");
-                    options = options with { LayerTimes = times };
-                    break;
+                case "--layer-times": options = options with { LayerTimes = PositiveList(args[i], Value()) }; break;
+                case "--decoding-positions": options = options with { DecodingPositions = PositiveList(args[i], Value()) }; break;
+                case "--decoding-layers": options = options with { DecodingLayers = PositiveInteger(args[i], Value()) }; break;
                 case "--rounds": options = options with { Rounds = PositiveInteger(args[i], Value()) }; break;
                 case "--loading-parameters": options = options with { LoadingParameters = Count(args[i], Value()) }; break;
                 case "--loading-repeats": options = options with { LoadingRepeats = PositiveInteger(args[i], Value()) }; break;
@@ -94,6 +96,15 @@ public sealed record ReportOptions
             }
         }
         return options;
+    }
+
+    private static long[] PositiveList(string option, string list)
+    {
+        var values = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(t => long.TryParse(t, out long v) && v > 0 ? v : -1).ToArray();
+        if (values.Length == 0 || values.Any(t => t < 0))
+            throw new UsageException($"{option} takes positive integers separated by commas; got '{list}'.");
+        return values;
     }
 
     private static int PositiveInteger(string option, string text) =>

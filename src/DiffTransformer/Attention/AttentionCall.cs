@@ -11,12 +11,27 @@ internal sealed class AttentionCall
 {
     readonly KvCacheLayer? cache;
 
-    public AttentionCall(AttentionInputs inputs, KvCacheLayer? cache, Action<AttentionMaps>? mapSink, AttentionKernel kernel)
+    /// <param name="inputs">The call's shared inputs.</param>
+    /// <param name="cache">This layer's cache, if any.</param>
+    /// <param name="mapSink">Receives the maps, if the caller asked for them.</param>
+    /// <param name="kernel">The module's kernel, read once for the call.</param>
+    /// <param name="rule">The module's <see cref="AutoKernelRule"/>, for <see cref="AttentionKernel.Auto"/>.</param>
+    /// <param name="maps">Heads of the module's maps, and the score-sized tensors per head its naive kernel holds at its peak.</param>
+    public AttentionCall(AttentionInputs inputs, KvCacheLayer? cache, Action<AttentionMaps>? mapSink, AttentionKernel kernel,
+        AutoKernelRule rule, (int Heads, int MapsPerHead) maps)
     {
         Inputs = inputs;
         this.cache = cache;
         MapSink = mapSink;
-        Path = kernel == AttentionKernel.Naive || mapSink is not null ? KernelPath.Naive
+        bool naive = kernel switch
+        {
+            AttentionKernel.Naive => true,
+            AttentionKernel.Auto => rule.TakesNaive(inputs.Time, inputs.Cached,
+                AutoKernelRule.NaiveMapBytes(inputs.Batch, maps.Heads, inputs.Time, inputs.Cached + inputs.Time, maps.MapsPerHead, inputs.DType),
+                is_grad_enabled()),
+            _ => false,
+        };
+        Path = naive || mapSink is not null ? KernelPath.Naive
             : inputs.Cached > 0 ? KernelPath.FusedAfterCache
             : KernelPath.Fused;
     }
@@ -35,6 +50,13 @@ internal sealed class AttentionCall
 
     /// <summary>Applies the rotary embedding to <c>[batch, time, heads, headDim]</c>.</summary>
     public Tensor Rotate(Tensor t) => RotaryEmbedding.Apply(t, Inputs.Cos, Inputs.Sin);
+
+    /// <summary>
+    /// A value computed from the module's weights alone (V1's lambda): without gradients and with a cache, computed once
+    /// per cached sequence (<see cref="KvCacheLayer.Remembered"/>); otherwise on every call, so that gradients flow.
+    /// </summary>
+    public Tensor WeightsOnly(Func<Tensor> compute) =>
+        cache is null || is_grad_enabled() ? compute() : cache.Remembered(compute);
 
     /// <summary>Appends this call's keys and values (<c>[B, Hk, T, D]</c>) to the cache, if any, and returns all keys and values.</summary>
     public (Tensor Keys, Tensor Values) Remember(Tensor keys, Tensor values) =>

@@ -18,7 +18,9 @@ internal sealed class AttentionInputs
     public AttentionInputs(Tensor x, long cached, Tensor? positions, Tensor? keyMask, RotaryEmbedding rotary)
     {
         long batch = x.shape[0];
+        Batch = batch;
         Time = x.shape[1];
+        DType = x.dtype;
         Cached = cached;
         var device = x.device;
         var checkedPositions = positions is null
@@ -27,6 +29,12 @@ internal sealed class AttentionInputs
         (Cos, Sin) = rotary.Tables(checkedPositions, x.dtype);
         Mask = keyMask is null ? null : ScaledDotProduct.Allowed(Time, cached + Time, CheckedKeyMask(keyMask, batch, cached + Time, device), device);
     }
+
+    /// <summary>Batch rows of the call.</summary>
+    public long Batch { get; }
+
+    /// <summary>The dtype of the call's hidden states.</summary>
+    public ScalarType DType { get; }
 
     /// <summary>Query positions of the call.</summary>
     public long Time { get; }

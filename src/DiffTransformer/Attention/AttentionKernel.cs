@@ -3,7 +3,7 @@ namespace DiffTransformer;
 /// <summary>How an attention module turns queries, keys and values into outputs. All kernels compute the same function.</summary>
 public enum AttentionKernel
 {
-    /// <summary>The library's choice: currently <see cref="Fused"/>.</summary>
+    /// <summary>The library's choice per call, by <see cref="CausalSelfAttention.AutoRule"/>: naive for short training calls whose maps fit its memory budget, fused otherwise.</summary>
     Auto,
 
     /// <summary>Materialises the <c>[time, time]</c> attention maps with explicit matrix products (inspectable, quadratic memory).</summary>

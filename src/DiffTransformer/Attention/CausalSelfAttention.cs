@@ -46,6 +46,29 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// </summary>
     public AttentionKernel Kernel { get; set; }
 
+    /// <summary>
+    /// How <see cref="AttentionKernel.Auto"/> chooses for this module (default <see cref="AutoKernelRule.For"/> its
+    /// <see cref="Kind"/>). May be changed at any time, like <see cref="Kernel"/>: each call reads it once.
+    /// </summary>
+    public AutoKernelRule AutoRule
+    {
+        get => Volatile.Read(ref autoRule) ?? AutoKernelRule.For(Kind);
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            value.Validate(nameof(AutoRule));
+            Volatile.Write(ref autoRule, value);
+        }
+    }
+    private AutoKernelRule? autoRule;
+
+    /// <summary>
+    /// The heads of this module's attention maps and the score-sized tensors per head its naive kernel holds at its peak
+    /// (scores, masked scores and probabilities of each map, and the differential map), for
+    /// <see cref="AutoKernelRule.NaiveMapBytes"/>.
+    /// </summary>
+    private protected abstract (int Heads, int MapsPerHead) NaiveMaps { get; }
+
     /// <summary>Rotary base <c>theta</c>.</summary>
     public double RopeTheta { get; }
 
@@ -111,7 +134,7 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// <paramref name="cache"/> and <paramref name="mapSink"/>. Runs inside the caller's dispose scope.
     /// </summary>
     internal Tensor Attend(Tensor x, AttentionInputs inputs, KvCacheLayer? cache, Action<AttentionMaps>? mapSink) =>
-        Attend(x, new AttentionCall(inputs, cache, mapSink, Kernel));
+        Attend(x, new AttentionCall(inputs, cache, mapSink, Kernel, AutoRule, NaiveMaps));
 
     /// <summary>Computes the attention for a prepared call: projections, the kernel path <see cref="AttentionCall.Path"/> names, output.</summary>
     private protected abstract Tensor Attend(Tensor x, AttentionCall call);

@@ -88,6 +88,9 @@ public sealed class DiffAttention : CausalSelfAttention
         return (first - second).Plus(LambdaInit).to(dtype).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc />
+    private protected override (int Heads, int MapsPerHead) NaiveMaps => (NumHeads, 4); // A1, A2 being made (3), then A1, A2, lambda*A2, difference
+
     private protected override Tensor Attend(Tensor x, AttentionCall call)
     {
         long batch = x.shape[0], time = x.shape[1];
@@ -99,7 +102,7 @@ public sealed class DiffAttention : CausalSelfAttention
             .view(batch, time, NumKvHeads, 2 * d).transpose(1, 2);
         var v = v_proj.call(x).view(batch, time, NumKvHeads, 2 * d).transpose(1, 2);
         (k, v) = call.Remember(k, v);
-        var lambda = Lambda(x.dtype);
+        var lambda = call.WeightsOnly(() => Lambda(x.dtype)); // per cached sequence when decoding, not per step
         double scale = 1.0 / Math.Sqrt(d);
 
         var attended = call.Path switch

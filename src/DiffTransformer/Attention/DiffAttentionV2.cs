@@ -46,6 +46,9 @@ public sealed class DiffAttentionV2 : CausalSelfAttention
     /// <inheritdoc />
     public override AttentionKind Kind => AttentionKind.DifferentialV2;
 
+    /// <inheritdoc />
+    private protected override (int Heads, int MapsPerHead) NaiveMaps => (2 * NumHeads, 3); // both maps of each pair: scores, masked, probabilities
+
     private protected override Tensor Attend(Tensor x, AttentionCall call)
     {
         long batch = x.shape[0], time = x.shape[1];

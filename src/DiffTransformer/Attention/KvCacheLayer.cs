@@ -17,6 +17,7 @@ namespace DiffTransformer;
 public sealed class KvCacheLayer : IDisposable
 {
     Tensor? keys, values;
+    Tensor? remembered; // a value computed from the weights alone (V1's lambda), kept for the sequence
     long minimumCapacity;
 
     /// <summary>Creates an empty cache whose buffers start with room for <paramref name="initialCapacity"/> positions.</summary>
@@ -52,7 +53,11 @@ public sealed class KvCacheLayer : IDisposable
     }
 
     /// <summary><see cref="Reset"/> for the holder of <see cref="Use"/>.</summary>
-    internal void ResetCore() => Length = 0;
+    internal void ResetCore()
+    {
+        Length = 0;
+        Forget();
+    }
 
     /// <summary>
     /// Makes room for at least <paramref name="positions"/> positions without further growth: the buffers are enlarged now
@@ -87,12 +92,14 @@ public sealed class KvCacheLayer : IDisposable
         if (length < 0 || length > Length)
             throw new ArgumentOutOfRangeException(nameof(length), length, $"{nameof(length)} must lie in [0, {Length}] (the cached length); got {length}.");
         Length = length;
+        if (length == 0) Forget();
     }
 
     /// <summary>Appends keys <c>[B, Hk, T, Dk]</c> and values <c>[B, Hk, T, Dv]</c>; returns views of everything cached.</summary>
     internal (Tensor Keys, Tensor Values) Append(Tensor k, Tensor v)
     {
         long time = k.shape[2];
+        if (Length == 0) Forget(); // a new sequence: nothing computed for the last one carries over
         if (keys is not null && (!SameLayout(keys, k) || !SameLayout(values!, v)))
         {
             if (Length > 0)
@@ -132,6 +139,21 @@ public sealed class KvCacheLayer : IDisposable
         oldValues.Dispose();
     }
 
+    /// <summary>
+    /// The value <paramref name="compute"/> gives (a tensor made from the module's weights alone, such as V1's lambda),
+    /// computed on the first call of the sequence and returned again until the cache is reset, cropped to nothing or
+    /// disposed: the weights cannot change within a cached sequence (its keys and values would be stale too; see
+    /// <see cref="KvCache"/>). For calls without gradients only; the tensor belongs to the cache.
+    /// </summary>
+    internal Tensor Remembered(Func<Tensor> compute) =>
+        remembered ??= compute().detach().DetachFromDisposeScope();
+
+    void Forget()
+    {
+        remembered?.Dispose();
+        remembered = null;
+    }
+
     void Release()
     {
         keys?.Dispose();
@@ -157,6 +179,7 @@ public sealed class KvCacheLayer : IDisposable
     internal void DisposeCore()
     {
         Release();
+        Forget();
         Length = 0;
     }
 }

@@ -118,6 +118,14 @@ internal static class ScaledDotProduct
     public static Tensor Allowed(long tq, long tk, Tensor? keyMask, Device device)
     {
         using var scope = NewDisposeScope();
+        if (keyMask is not null && tq == 1)
+        {
+            // One query, at the last position (a decoding step): every key precedes it, so only padding keys are left
+            // out, and it always sees itself. Two O(Tk) bool passes instead of building the causal rule.
+            var row = keyMask.to(ScalarType.Bool).clone();
+            row.narrow(1, tk - 1, 1).fill_(ScalarMath.True);
+            return row.view(keyMask.shape[0], 1, 1, tk).MoveToOuterDisposeScope();
+        }
         var queryPosition = ScalarMath.Range(tk - tq, tk, 1, ScalarType.Int64, device).unsqueeze(-1);
         var keyPosition = ScalarMath.Range(0, tk, 1, ScalarType.Int64, device).unsqueeze(0);
         var allowed = keyPosition <= queryPosition;

@@ -46,6 +46,9 @@ public sealed class SoftmaxAttention : CausalSelfAttention
     /// <inheritdoc />
     public override AttentionKind Kind => AttentionKind.Softmax;
 
+    /// <inheritdoc />
+    private protected override (int Heads, int MapsPerHead) NaiveMaps => (NumHeads, 3); // scores, masked, probabilities
+
     private protected override Tensor Attend(Tensor x, AttentionCall call)
     {
         long batch = x.shape[0], time = x.shape[1];

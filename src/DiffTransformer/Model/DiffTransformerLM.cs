@@ -171,11 +171,10 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
         long batch = tokens.shape[0], time = tokens.shape[1];
         var device = Device;
         long past = cache?.Length ?? 0;
-        Tensor? keyMask = cache is not null
-            ? cache.ExtendKeyMask(paddingMask?.to(device), batch, time, device)
-            : paddingMask?.to(ScalarType.Bool).to(device);
         // Each row's positions count its real tokens, so that left padding does not shift them.
-        Tensor? positions = keyMask?.to(ScalarType.Int64).cumsum(1).Minus(1).AtLeast(0).narrow(1, past, time);
+        var (keyMask, positions) = cache is not null
+            ? cache.Extend(paddingMask?.to(device), batch, time, device)
+            : PaddedPositions(paddingMask?.to(ScalarType.Bool).to(device));
 
         // The embedding takes int64 or int32 indices; the narrower integer ids that forward accepts are widened.
         var ids = tokens.dtype is ScalarType.Int64 or ScalarType.Int32 ? tokens : tokens.to(ScalarType.Int64);
@@ -191,6 +190,10 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
         if (lastPositionOnly) hidden = hidden.narrow(1, time - 1, 1);
         return Head(norm.call(hidden)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The key mask and rotary positions of an uncached call: each row's positions count its real tokens.</summary>
+    private static (Tensor? KeyMask, Tensor? Positions) PaddedPositions(Tensor? keyMask) =>
+        (keyMask, keyMask?.to(ScalarType.Int64).cumsum(1).Minus(1).AtLeast(0));
 
     /// <summary>
     /// Mean next-token cross-entropy of <paramref name="tokens"/> against <paramref name="targets"/> (both

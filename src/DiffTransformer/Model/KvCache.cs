@@ -18,7 +18,9 @@ namespace DiffTransformer;
 public sealed class KvCache : IDisposable
 {
     private readonly KvCacheLayer[] layers;
-    private Tensor? keyMask;
+    private Tensor? maskBuffer;      // bool [batch, capacity]: its first maskLength columns are the key mask
+    private long maskLength;
+    private Tensor? realCounts;      // int64 [batch]: real keys of each row among the first maskLength
     private WeightGuard? filledBy;   // the model whose keys and values the cache holds
     private long filledVersion;      // and the version of its weights
 
@@ -40,7 +42,7 @@ public sealed class KvCache : IDisposable
     public long Length => layers[0].Length;
 
     /// <summary>Bool <c>[batch, Length]</c>, false at padding positions; null while no padding has been seen.</summary>
-    public Tensor? KeyMask => keyMask;
+    public Tensor? KeyMask => maskBuffer?.narrow(1, 0, Length);
 
     /// <summary>Forgets all cached positions, keeping the buffers (the next call may use another batch size).</summary>
     public void Reset()
@@ -53,8 +55,7 @@ public sealed class KvCache : IDisposable
     internal void ResetCore()
     {
         foreach (var layer in layers) layer.ResetCore();
-        keyMask?.Dispose();
-        keyMask = null;
+        ReleaseMask();
     }
 
     /// <summary>Makes room in every layer for <paramref name="positions"/> positions, so that decoding up to that length never regrows.</summary>
@@ -79,12 +80,8 @@ public sealed class KvCache : IDisposable
         Use.ThrowIfHeld($"{nameof(KvCache)}.{nameof(Crop)}");
         // Layer 0 checks the range (its Length is this Length) before any layer changes.
         foreach (var layer in layers) layer.CropCore(length);
-        if (keyMask is null) return;
-        Tensor? kept = null;
-        if (length > 0)
-            using (NewDisposeScope()) kept = keyMask.narrow(1, 0, length).clone().DetachFromDisposeScope();
-        keyMask.Dispose();
-        keyMask = kept;
+        if (length == 0) ReleaseMask(); // the next call starts afresh
+        // else the buffer keeps its first `length` columns; Extend recounts the rows from them (maskLength != Length)
     }
 
     /// <summary>Batch size of the cached positions; null while the cache is empty.</summary>
@@ -92,17 +89,59 @@ public sealed class KvCache : IDisposable
 
     /// <summary>
     /// Extends the key mask by this call's <paramref name="newMask"/> (<c>[batch, time]</c>; null means all real) and returns
-    /// the full mask, or null when nothing has ever been padded.
+    /// the full mask <c>[batch, Length + time]</c> with the call's rotary positions <c>[batch, time]</c> (each row counts
+    /// its real tokens, so that left padding does not shift them); both null when nothing has ever been padded. The mask
+    /// lives in a buffer that grows by doubling and the rows' real-token counts are kept, so a decoding step writes its own
+    /// columns only: its cost does not grow with the cached length.
     /// </summary>
-    internal Tensor? ExtendKeyMask(Tensor? newMask, long batch, long time, Device device)
+    internal (Tensor? KeyMask, Tensor? Positions) Extend(Tensor? newMask, long batch, long time, Device device)
     {
-        if (newMask is null && keyMask is null) return null;
-        var past = keyMask ?? ones(new[] { batch, Length }, ScalarType.Bool, device);
-        var added = newMask ?? ones(new[] { batch, time }, ScalarType.Bool, device);
-        var full = cat(new[] { past, added.to(ScalarType.Bool) }, 1);
-        keyMask?.Dispose();
-        keyMask = full.detach().DetachFromDisposeScope();
-        return keyMask;
+        if (newMask is null && maskBuffer is null) return (null, null);
+        long past = Length;
+        if (maskBuffer is null)
+        {
+            maskBuffer = ones(new[] { batch, Math.Max(2 * (past + time), 256) }, ScalarType.Bool, device).DetachFromDisposeScope();
+            realCounts = zeros(batch, ScalarType.Int64, device).PlusInPlace(past).DetachFromDisposeScope();
+            maskLength = past;
+        }
+        else if (past + time > maskBuffer.shape[1])
+        {
+            var grown = ones(new[] { batch, 2 * (past + time) }, ScalarType.Bool, device).DetachFromDisposeScope();
+            grown.narrow(1, 0, past).copy_(maskBuffer.narrow(1, 0, past));
+            maskBuffer.Dispose();
+            maskBuffer = grown;
+        }
+        if (maskLength != past) // cropped, or a call failed after extending: recount what the layers hold
+        {
+            realCounts!.Dispose();
+            realCounts = maskBuffer.narrow(1, 0, past).sum(new long[] { 1 }, type: ScalarType.Int64).DetachFromDisposeScope();
+        }
+        var counts = realCounts!;
+        Tensor positions;
+        if (newMask is null)
+        {
+            maskBuffer.narrow(1, past, time).fill_(ScalarMath.True);
+            positions = counts.unsqueeze(1).Plus(ScalarMath.Range(0, time, 1, ScalarType.Int64, device));
+            counts.PlusInPlace(time);
+        }
+        else
+        {
+            var added = newMask.to(ScalarType.Bool);
+            maskBuffer.narrow(1, past, time).copy_(added);
+            var running = added.to(ScalarType.Int64).cumsum(1);
+            positions = counts.unsqueeze(1).Plus(running).Minus(1).AtLeast(0);
+            counts.PlusInPlace(running.select(1, time - 1));
+        }
+        maskLength = past + time;
+        return (maskBuffer.narrow(1, 0, past + time), positions);
+    }
+
+    private void ReleaseMask()
+    {
+        maskBuffer?.Dispose();
+        realCounts?.Dispose();
+        maskBuffer = realCounts = null;
+        maskLength = 0;
     }
 
     /// <summary>
@@ -137,7 +176,6 @@ public sealed class KvCache : IDisposable
     internal void DisposeCore()
     {
         foreach (var layer in layers) layer.DisposeCore();
-        keyMask?.Dispose();
-        keyMask = null;
+        ReleaseMask();
     }
 }
