@@ -26,7 +26,7 @@ internal sealed class AttentionInputs
         var checkedPositions = positions is null
             ? ScalarMath.Range(cached, cached + Time, 1, ScalarType.Int64, device)
             : CheckedPositions(positions, batch, Time, device);
-        (Cos, Sin) = rotary.Tables(checkedPositions, x.dtype);
+        (Cos, Sin) = rotary.PairTables(checkedPositions, x.dtype);
         Mask = keyMask is null ? null : ScaledDotProduct.Allowed(Time, cached + Time, CheckedKeyMask(keyMask, batch, cached + Time, device), device);
     }
 
@@ -42,10 +42,10 @@ internal sealed class AttentionInputs
     /// <summary>Positions already cached before the call.</summary>
     public long Cached { get; }
 
-    /// <summary>Rotary cosine table, <c>positions.shape + [headDim/2]</c>.</summary>
+    /// <summary>Rotary cosine table of <see cref="RotaryEmbedding.PairTables"/>, <c>positions.shape + [headDim]</c>.</summary>
     public Tensor Cos { get; }
 
-    /// <summary>Rotary sine table, <c>positions.shape + [headDim/2]</c>.</summary>
+    /// <summary>Rotary signed sine table of <see cref="RotaryEmbedding.PairTables"/>, <c>positions.shape + [headDim]</c>.</summary>
     public Tensor Sin { get; }
 
     /// <summary>

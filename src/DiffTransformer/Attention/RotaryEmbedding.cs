@@ -29,20 +29,32 @@ internal sealed record RotaryEmbedding(int HeadDim, double Theta, RopeScaling? S
     }
 
     /// <summary>
-    /// Rotates <paramref name="x"/> of shape <c>[batch, time, heads, headDim]</c> with tables of shape
-    /// <c>[time, headDim/2]</c> or <c>[batch, time, headDim/2]</c>.
+    /// The tables <see cref="Apply"/> takes, for <paramref name="positions"/> as in <see cref="Tables"/>: each of shape
+    /// <c>positions.shape + [headDim]</c>, the cosine repeated for both dimensions of a pair (<c>c0 c0 c1 c1 ...</c>) and
+    /// the sine signed for them (<c>-s0 s0 -s1 s1 ...</c>). Built once per model call and shared by its layers.
+    /// </summary>
+    public (Tensor Cos, Tensor Sin) PairTables(Tensor positions, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var (cos, sin) = Tables(positions, dtype);
+        var pairCos = stack(new[] { cos, cos }, dim: -1).flatten(-2);
+        var pairSin = stack(new[] { sin.neg(), sin }, dim: -1).flatten(-2);
+        return (pairCos.MoveToOuterDisposeScope(), pairSin.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Rotates <c>x [batch, time, heads, headDim]</c> by the <see cref="PairTables"/> <paramref name="cos"/> and
+    /// <paramref name="sin"/> (<c>[time, headDim]</c> or <c>[batch, time, headDim]</c>): <c>x * cos + swap(x) * sin</c>,
+    /// where <c>swap</c> exchanges the two dimensions of each pair. Per pair that is <c>(e c - o s, o c + e s)</c>, the
+    /// rotation as written, with the same roundings (negation is exact and addition commutes), in eight LibTorch calls.
     /// </summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
         using var scope = NewDisposeScope();
         long[] shape = x.shape;
-        var pairs = x.view(shape[0], shape[1], shape[2], shape[3] / 2, 2);
-        var even = pairs.select(-1, 0);
-        var odd = pairs.select(-1, 1);
-        var c = cos.unsqueeze(-2); // broadcast over heads
-        var s = sin.unsqueeze(-2);
-        var rotated = stack(new[] { even * c - odd * s, (even * s).Plus(odd * c) }, dim: -1);
-        return rotated.view(shape).MoveToOuterDisposeScope();
+        var swapped = x.view(shape[0], shape[1], shape[2], shape[3] / 2, 2).flip(-1).view(shape);
+        var rotated = (x * cos.unsqueeze(-2)).Plus(swapped * sin.unsqueeze(-2)); // the tables broadcast over heads
+        return rotated.MoveToOuterDisposeScope();
     }
 
     private static double[] Frequencies(int headDim, double theta, RopeScaling? scaling)
