@@ -38,9 +38,9 @@ public static class DecodingSection
         var bandwidth = MemoryBandwidth.Measure();
         int rounds = options.Rounds ?? (options.Full ? 5 : 3);
         var text = new StringBuilder();
-        text.AppendLine($"Memory bandwidth, measured first: copy of a 1 GiB float32 tensor {bandwidth.CopyBytesPerSecond / 1e9:F1} GB/s " +
-                        $"(read + written), matrix-vector product over a 1 GiB float32 matrix {bandwidth.MatVecBytesPerSecond / 1e9:F1} GB/s " +
-                        $"(read); limit = the faster, {bandwidth.Limit / 1e9:F1} GB/s.");
+        text.AppendLine($"Memory bandwidth, measured first on a 1 GiB float32 tensor: sum (read) {bandwidth.SumBytesPerSecond / 1e9:F1} GB/s, " +
+                        $"matrix-vector product (read) {bandwidth.MatVecBytesPerSecond / 1e9:F1} GB/s, copy {bandwidth.CopyBytesPerSecond / 1e9:F1} GB/s " +
+                        $"(read + written). A decoding step reads: limit = the faster read, {bandwidth.Limit / 1e9:F1} GB/s.");
         text.AppendLine();
         text.AppendLine($"Decoders of {layers} layers, width 768, vocabulary 8192 (untied head), float32, batch 1, `Auto` kernel, greedy. " +
                         $"A step is timed {Steps} times after a prompt of the given length (median, then the median over {rounds} interleaved rounds). " +

@@ -91,6 +91,8 @@ public static class LayerSection
     private static Timings Measure(ReportOptions options, long time, LayerPass pass, Device device,
         Dictionary<LayerVariant, long>? parameters, Action<string> log)
     {
+        // Short calls are repeated within a sample (about 100 ms of work or more), so that a sample is not one timer tick of noise.
+        int repeats = time <= 128 ? 16 : time <= 256 ? 8 : time <= 512 ? 3 : 1;
         var workloads = new List<LayerWorkload>();
         try
         {
@@ -103,11 +105,15 @@ public static class LayerSection
                     var workload = new LayerWorkload(variant, kernel, time, device: device);
                     workloads.Add(workload);
                     if (parameters is not null) parameters[variant] = workload.Parameters;
-                    cases.Add(new TimedCase(Key(variant, kernel), () => workload.Run(pass)));
+                    cases.Add(new TimedCase(Key(variant, kernel), () =>
+                    {
+                        for (int r = 0; r < repeats; r++) workload.Run(pass);
+                    }));
                 }
             }
-            return InterleavedTimer.Measure(cases, options.WarmupRounds(time), options.TimedRounds(time),
+            var timings = InterleavedTimer.Measure(cases, options.WarmupRounds(time), options.TimedRounds(time),
                 p => log($"  {device.type} {p}"));
+            return new Timings(cases.ToDictionary(c => c.Key, c => timings.Samples(c.Key).Select(ms => ms / repeats).ToList()));
         }
         finally
         {

@@ -31,9 +31,12 @@ public sealed record AutoKernelRule
         _ => SoftmaxDefault,
     };
 
-    static readonly AutoKernelRule SoftmaxDefault = new() { MaxNaiveTrainingLength = 256 };
-    static readonly AutoKernelRule DifferentialDefault = new() { MaxNaiveTrainingLength = 256 };
-    static readonly AutoKernelRule DifferentialV2Default = new() { MaxNaiveTrainingLength = 256 };
+    // From the layer section (2 cores, float32, batch 1, embed 512; docs/benchmarks.md): V1's fused path pays for its
+    // zero halves, so its naive kernel wins training calls up to 512 positions and loses from 1024 on; softmax and V2 run
+    // SDPA on their own head sizes, and their fused kernel was as fast or faster at every measured length.
+    static readonly AutoKernelRule SoftmaxDefault = new() { MaxNaiveTrainingLength = 0 };
+    static readonly AutoKernelRule DifferentialDefault = new() { MaxNaiveTrainingLength = 512 };
+    static readonly AutoKernelRule DifferentialV2Default = new() { MaxNaiveTrainingLength = 0 };
 
     /// <summary>
     /// Bytes of the score-sized tensors the naive kernel holds at its peak in a call: <paramref name="mapsPerHead"/> maps
