@@ -38,6 +38,22 @@ public class AutoKernelTests
         Assert.Equal(expected, call.Path.ToString());
     }
 
+    [Theory]
+    [InlineData(-1L, 0L, "MaxNaiveTrainingLength")]
+    [InlineData(0L, -1L, "NaiveMemoryBudgetBytes")]
+    public void ANegativeRuleIsRefusedAndTheOldOneKept(long length, long budget, string field)
+    {
+        using var scope = NewDisposeScope();
+        var module = Build.Attention(AttentionKind.Differential);
+        var before = module.AutoRule;
+        var error = Assert.Throws<ArgumentException>(() =>
+            module.AutoRule = new AutoKernelRule { MaxNaiveTrainingLength = length, NaiveMemoryBudgetBytes = budget });
+        Assert.Equal("AutoRule", error.ParamName);
+        Assert.Contains(field, error.Message);
+        Assert.Same(before, module.AutoRule);
+        Assert.Equal(512, before.MaxNaiveTrainingLength); // V1's measured default
+    }
+
     [Fact]
     public void TheBudgetIsComparedWithTheMapBytes()
     {
