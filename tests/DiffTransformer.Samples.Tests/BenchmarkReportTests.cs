@@ -39,6 +39,22 @@ public class BenchmarkReportTests
     }
 
     [Fact]
+    public void ATinyProfileTimesEveryOpOfBothFusedPathsBesideTheLayers()
+    {
+        using var directory = new TempDirectory();
+        string report = directory.File("report.md");
+        var (exitCode, output) = Report("report", "--sections", "profile", "--profile-time", "32", "--rounds", "1", "--out", report);
+        Assert.True(exitCode == 0, output);
+        string text = File.ReadAllText(report);
+        Assert.Contains("## Where a V1 training call goes: time per op", text);
+        Assert.Matches(@"\| SDPA \(4 heads of 128, causal\) × 2 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+% \|", text);
+        Assert.Matches(@"\| SDPA \(8 heads of 64, causal\) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+% \|", text);
+        Assert.Matches(@"\| placement of k1, k2 \(zero halves\) \| [\d.]+ \| [\d.]+ \|", text);
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(text, @"\| \*\*the layer itself\*\* \(module call and backward\) \| [\d.]+ \| [\d.]+ \| \*\*[\d.]+\*\* \|").Count);
+        Assert.Matches(@"V1 / softmax: layers [\d.]+x; sums of the ops [\d.]+x; the SDPA calls alone [\d.]+x", text);
+    }
+
+    [Fact]
     public void ATinyLoadingSectionMeasuresEveryCheckpointInAChildProcess()
     {
         if (!File.Exists("/proc/self/status")) return; // the section reads peak memory from /proc (Linux)
@@ -63,11 +79,12 @@ public class BenchmarkReportTests
 
     [Theory]
     [InlineData("--rounds", "x", "--rounds must be a positive integer; got 'x'.")]
-    [InlineData("--sections", "layers,foo", "--sections takes layers, training, generation, decoding, memory, loading; got 'layers,foo'.")]
+    [InlineData("--sections", "layers,foo", "--sections takes layers, training, generation, decoding, profile, memory, loading; got 'layers,foo'.")]
     [InlineData("--loading-parameters", "2X", "--loading-parameters must be a positive count such as 2000000, 500K or 2M; got '2X'.")]
     [InlineData("--loading-parameters", "0", "--loading-parameters must be a positive count such as 2000000, 500K or 2M; got '0'.")]
     [InlineData("--loading-repeats", "0", "--loading-repeats must be a positive integer; got '0'.")]
     [InlineData("--naive-memory-cap-gib", "-1", "--naive-memory-cap-gib must be a positive number; got '-1'.")]
+    [InlineData("--profile-time", "0", "--profile-time must be a positive integer; got '0'.")]
     [InlineData("--bogus", "1", "Unknown option '--bogus'.")]
     public void BadOptionsExitWithTwoAndSayWhy(string option, string value, string message)
     {

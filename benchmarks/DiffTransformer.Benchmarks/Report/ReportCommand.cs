@@ -73,6 +73,13 @@ public static class ReportCommand
             text.Append(DecodingSection.Run(options, Log));
             text.AppendLine();
         }
+        if (options.Sections.Contains("profile"))
+        {
+            text.AppendLine("## Where a V1 training call goes: time per op");
+            text.AppendLine();
+            text.Append(ProfileSection.Run(options, Log));
+            text.AppendLine();
+        }
         if (options.Sections.Contains("memory"))
         {
             text.AppendLine("## Peak memory of the attention layer");

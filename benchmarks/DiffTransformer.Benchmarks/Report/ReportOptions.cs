@@ -10,7 +10,7 @@ public sealed record ReportOptions
     public string OutputPath { get; init; } = Path.Combine("artifacts", "benchmarks", "report.md");
 
     /// <summary>The report's sections, in the order it writes them.</summary>
-    public static readonly IReadOnlyList<string> SectionNames = ["layers", "training", "generation", "decoding", "memory", "loading"];
+    public static readonly IReadOnlyList<string> SectionNames = ["layers", "training", "generation", "decoding", "profile", "memory", "loading"];
 
     /// <summary>Sections to run: any of <see cref="SectionNames"/>.</summary>
     public IReadOnlySet<string> Sections { get; init; } = SectionNames.ToHashSet();
@@ -36,6 +36,9 @@ public sealed record ReportOptions
     /// <summary>Cached positions at which the decoding section times a step (the first is the reference of the growth).</summary>
     public long[] DecodingPositions { get; init; } = { 256, 2048 };
 
+    /// <summary>Sequence length of the profile section (the length of the V1 floor goal).</summary>
+    public long ProfileTime { get; init; } = 2048;
+
     /// <summary>Layers of the decoding section's decoders (12: about 100M parameters).</summary>
     public int DecodingLayers { get; init; } = 12;
 
@@ -55,6 +58,7 @@ public sealed record ReportOptions
     public static readonly string Usage =
         $"report [--full] [--out PATH] [--sections {string.Join(',', SectionNames)}] [--naive-memory-cap-gib N] [--threads N]\n" +
         "       [--layer-times 128,256,...] [--rounds N] [--decoding-positions 256,2048] [--decoding-layers N]\n" +
+        "       [--profile-time T]\n" +
         "       [--loading-parameters 100M] [--loading-repeats N]\n" +
         "  Runs the side-by-side comparison (short by default, a few minutes) and writes a Markdown report.";
 
@@ -86,6 +90,7 @@ public sealed record ReportOptions
                     break;
                 case "--layer-times": options = options with { LayerTimes = PositiveList(args[i], Value()) }; break;
                 case "--decoding-positions": options = options with { DecodingPositions = PositiveList(args[i], Value()) }; break;
+                case "--profile-time": options = options with { ProfileTime = PositiveInteger(args[i], Value()) }; break;
                 case "--decoding-layers": options = options with { DecodingLayers = PositiveInteger(args[i], Value()) }; break;
                 case "--rounds": options = options with { Rounds = PositiveInteger(args[i], Value()) }; break;
                 case "--loading-parameters": options = options with { LoadingParameters = Count(args[i], Value()) }; break;

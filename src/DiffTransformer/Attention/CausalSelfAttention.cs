@@ -188,6 +188,5 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Creates a projection, with a bias when <see cref="HasBias"/> (the official modules have none).</summary>
-    private protected TorchSharp.Modules.Linear Projection(int inputs, int outputs) =>
-        nn.Linear(inputs, outputs, hasBias: HasBias);
+    private protected Projection NewProjection(int inputs, int outputs) => new(inputs, outputs, HasBias);
 }

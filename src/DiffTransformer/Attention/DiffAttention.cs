@@ -16,7 +16,7 @@ namespace DiffTransformer;
 public sealed class DiffAttention : CausalSelfAttention
 {
 #pragma warning disable IDE1006 // field names are the checkpoint keys
-    private readonly Linear q_proj, k_proj, v_proj, out_proj;
+    private readonly Projection q_proj, k_proj, v_proj, out_proj;
     private readonly Parameter lambda_q1, lambda_k1, lambda_q2, lambda_k2;
     private readonly RmsNorm subln;
 #pragma warning restore IDE1006
@@ -44,10 +44,10 @@ public sealed class DiffAttention : CausalSelfAttention
         LambdaInit = LambdaInitFor(depth);
         int d = this.headDim;
         int kvWidth = 2 * NumKvHeads * d;
-        q_proj = Projection(embedDim, 2 * numHeads * d);
-        k_proj = Projection(embedDim, kvWidth);
-        v_proj = Projection(embedDim, kvWidth);
-        out_proj = Projection(2 * numHeads * d, embedDim);
+        q_proj = NewProjection(embedDim, 2 * numHeads * d);
+        k_proj = NewProjection(embedDim, kvWidth);
+        v_proj = NewProjection(embedDim, kvWidth);
+        out_proj = NewProjection(2 * numHeads * d, embedDim);
         lambda_q1 = LambdaVector(d);
         lambda_k1 = LambdaVector(d);
         lambda_q2 = LambdaVector(d);

@@ -13,7 +13,7 @@ namespace DiffTransformer;
 public sealed class DiffAttentionV2 : CausalSelfAttention
 {
 #pragma warning disable IDE1006 // field names are the checkpoint keys
-    private readonly Linear q_proj, k_proj, v_proj, o_proj, lambda_proj;
+    private readonly Projection q_proj, k_proj, v_proj, o_proj, lambda_proj;
 #pragma warning restore IDE1006
     private readonly int headDim;
 
@@ -31,11 +31,11 @@ public sealed class DiffAttentionV2 : CausalSelfAttention
         : base(nameof(DiffAttentionV2), embedDim, numHeads, numKvHeads, kernel, ropeTheta, ropeScaling, bias)
     {
         this.headDim = CheckShape(embedDim, numHeads, numKvHeads, headDim, 1, kernel, ropeTheta, ropeScaling, AttentionArgumentNames.Constructor);
-        q_proj = Projection(embedDim, 2 * numHeads * headDim);
-        k_proj = Projection(embedDim, NumKvHeads * headDim);
-        v_proj = Projection(embedDim, NumKvHeads * headDim);
-        o_proj = Projection(numHeads * headDim, embedDim);
-        lambda_proj = nn.Linear(embedDim, numHeads, hasBias: false);
+        q_proj = NewProjection(embedDim, 2 * numHeads * headDim);
+        k_proj = NewProjection(embedDim, NumKvHeads * headDim);
+        v_proj = NewProjection(embedDim, NumKvHeads * headDim);
+        o_proj = NewProjection(numHeads * headDim, embedDim);
+        lambda_proj = new Projection(embedDim, numHeads, hasBias: false);
         RegisterComponents();
         this.DetachParametersFromScopes();
     }

@@ -12,7 +12,7 @@ namespace DiffTransformer;
 public sealed class SoftmaxAttention : CausalSelfAttention
 {
 #pragma warning disable IDE1006 // field names are the checkpoint keys
-    private readonly Linear q_proj, k_proj, v_proj, out_proj;
+    private readonly Projection q_proj, k_proj, v_proj, out_proj;
 #pragma warning restore IDE1006
     private readonly int headDim;
 
@@ -32,10 +32,10 @@ public sealed class SoftmaxAttention : CausalSelfAttention
     {
         this.headDim = CheckShape(embedDim, numHeads, numKvHeads, headDim, 1, kernel, ropeTheta, ropeScaling, AttentionArgumentNames.Constructor);
         int d = this.headDim;
-        q_proj = Projection(embedDim, numHeads * d);
-        k_proj = Projection(embedDim, NumKvHeads * d);
-        v_proj = Projection(embedDim, NumKvHeads * d);
-        out_proj = Projection(numHeads * d, embedDim);
+        q_proj = NewProjection(embedDim, numHeads * d);
+        k_proj = NewProjection(embedDim, NumKvHeads * d);
+        v_proj = NewProjection(embedDim, NumKvHeads * d);
+        out_proj = NewProjection(numHeads * d, embedDim);
         RegisterComponents();
         this.DetachParametersFromScopes();
     }

@@ -11,7 +11,7 @@ namespace DiffTransformer;
 public sealed class SwiGlu : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are the checkpoint keys
-    private readonly Linear gate_proj, up_proj, down_proj;
+    private readonly Projection gate_proj, up_proj, down_proj;
 #pragma warning restore IDE1006
 
     /// <summary>Creates the layer mapping <c>[..., embedDim]</c> through <paramref name="hiddenDim"/> and back.</summary>
@@ -24,9 +24,9 @@ public sealed class SwiGlu : nn.Module<Tensor, Tensor>
         Guard.Positive(hiddenDim, nameof(hiddenDim));
         EmbedDim = embedDim;
         HiddenDim = hiddenDim;
-        gate_proj = nn.Linear(embedDim, hiddenDim, hasBias: bias);
-        up_proj = nn.Linear(embedDim, hiddenDim, hasBias: bias);
-        down_proj = nn.Linear(hiddenDim, embedDim, hasBias: bias);
+        gate_proj = new Projection(embedDim, hiddenDim, bias);
+        up_proj = new Projection(embedDim, hiddenDim, bias);
+        down_proj = new Projection(hiddenDim, embedDim, bias);
         RegisterComponents();
         this.DetachParametersFromScopes();
     }

@@ -30,7 +30,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     private readonly Embedding embed_tokens;
     private readonly ModuleList<DiffTransformerBlock> layers;
     private readonly RmsNorm norm;
-    private readonly Linear? lm_head;
+    private readonly Projection? lm_head;
 #pragma warning restore IDE1006
     private readonly DiffTransformerBlock[] blocks;
     private readonly IReadOnlyList<DiffTransformerBlock> blocksView;
@@ -52,7 +52,7 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
         for (int depth = 0; depth < config.NumLayers; depth++)
             layers.Add(new DiffTransformerBlock(config.CreateAttention(depth), config.ResolvedFfnHiddenDim, config.NormEps, config.FfnBias));
         norm = new RmsNorm(config.EmbedDim, config.NormEps);
-        lm_head = config.TieEmbeddings ? null : nn.Linear(config.EmbedDim, config.VocabSize, hasBias: false);
+        lm_head = config.TieEmbeddings ? null : new Projection(config.EmbedDim, config.VocabSize, hasBias: false);
         blocks = layers.ToArray();
         blocksView = Array.AsReadOnly(blocks);
         RegisterComponents();
@@ -250,5 +250,5 @@ public sealed class DiffTransformerLM : nn.Module<Tensor, Tensor>
     public KvCache CreateCache(long initialCapacity = 256) => new(blocks.Length, initialCapacity);
 
     private Tensor Head(Tensor hidden) =>
-        lm_head is null ? F.linear(hidden, embed_tokens.weight!) : lm_head.call(hidden);
+        lm_head is null ? Projection.Apply(hidden, embed_tokens.weight!) : lm_head.call(hidden);
 }
