@@ -25,14 +25,14 @@ public class ProjectionTests
         Assert.Equal(bias ? new[] { "weight", "bias" } : new[] { "weight" }, projection.state_dict().Keys.ToArray());
     }
 
-    // Row lengths with and without a vector remainder (the kernel steps 4 vectors, then 1, then scalars), 1 to 8 rows, with and without a bias.
+    // Row lengths with and without a vector remainder (the kernel steps 4 vectors, then 1, then scalars), 1 to 4 rows, with and without a bias.
     [Theory]
     [InlineData(new long[] { 1, 1 }, 13, 7, false)]
     [InlineData(new long[] { 1 }, 64, 64, true)]
     [InlineData(new long[] { 3 }, 769, 1030, true)]
-    [InlineData(new long[] { 8 }, 77, 5, false)]
-    [InlineData(new long[] { 2, 4 }, 768, 2051, false)]
-    [InlineData(new long[] { 5, 1 }, 1, 3, true)]
+    [InlineData(new long[] { 4 }, 77, 5, false)]
+    [InlineData(new long[] { 2, 2 }, 768, 2051, false)]
+    [InlineData(new long[] { 3, 1 }, 1, 3, true)]
     public void SmallBatchLinearComputesFLinear(long[] leading, long inputs, long outputs, bool bias)
     {
         using var scope = NewDisposeScope();
@@ -64,13 +64,29 @@ public class ProjectionTests
     }
 
     [Fact]
+    public void AWeightThatStartsInsideItsStorageIsReadFromItsOwnFirstElement()
+    {
+        using var scope = NewDisposeScope();
+        using var grad = no_grad();
+        manual_seed(8);
+        var storage = randn(20, 10);
+        var weight = storage.narrow(0, 5, 6); // contiguous rows 5..10: storage offset 50
+        var bias = randn(9).narrow(0, 2, 6);
+        var x = randn(2, 10);
+        Assert.True(weight.is_contiguous());
+        Assert.Equal(50, weight.storage_offset());
+        Assert.True(SmallBatchLinear.Applies(x, weight, bias));
+        Compare.Close(Projection.Apply(x, weight, bias), nn.functional.linear(x, weight, bias), 1e-6, "offset weight and bias");
+    }
+
+    [Fact]
     public void CallsItDoesNotCoverGoToFLinear()
     {
         using var scope = NewDisposeScope();
         manual_seed(6);
         var weight = randn(6, 10);
         var x = randn(1, 10);
-        Assert.False(SmallBatchLinear.Applies(randn(9, 10), weight, null)); // more rows than a decoding step's
+        Assert.False(SmallBatchLinear.Applies(randn(SmallBatchLinear.MaxRows + 1, 10), weight, null)); // more rows than it is faster for
         Assert.False(SmallBatchLinear.Applies(x.to(ScalarType.Float64), weight.to(ScalarType.Float64), null));
         Assert.False(SmallBatchLinear.Applies(x, randn(10, 6).t(), null)); // a transposed view of a weight
         Assert.False(SmallBatchLinear.Applies(randn(1, 0), randn(6, 0), null));
