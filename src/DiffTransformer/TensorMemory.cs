@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace DiffTransformer;
 
-/// <summary>Reaching a CPU tensor's memory from the C# kernels (<see cref="SmallBatchLinear"/>).</summary>
+/// <summary>Reaching a CPU tensor's memory from the C# kernels (<see cref="SmallBatchLinear"/>, <see cref="SmallBatchAttention"/>).</summary>
 internal static class TensorMemory
 {
     /// <summary>

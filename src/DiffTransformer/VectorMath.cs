@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 
 namespace DiffTransformer;
 
-/// <summary>The float32 loops of the C# kernels (<see cref="SmallBatchLinear"/>), on <see cref="Vector{T}"/> (256 bits with AVX2, 128 on Arm).</summary>
+/// <summary>The float32 loops of the C# kernels (<see cref="SmallBatchLinear"/>, <see cref="SmallBatchAttention"/>), on <see cref="Vector{T}"/> (256 bits with AVX2, 128 on Arm).</summary>
 internal static unsafe class VectorMath
 {
     /// <summary>
@@ -32,6 +32,20 @@ internal static unsafe class VectorMath
         return total;
     }
 
+    /// <summary><c>y[i] += a * x[i]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AddScaled(float a, float* x, float* y, long length)
+    {
+        int width = Vector<float>.Count;
+        var scale = new Vector<float>(a);
+        long k = 0;
+        for (; k + width <= length; k += width) Store(y + k, Load(y + k) + scale * Load(x + k));
+        for (; k < length; k++) y[k] += a * x[k];
+    }
+
     /// <summary>A vector from <paramref name="p"/>, which need not be aligned.</summary>
     public static Vector<float> Load(float* p) => Unsafe.ReadUnaligned<Vector<float>>(p);
+
+    /// <summary>Writes <paramref name="value"/> to <paramref name="p"/>, which need not be aligned.</summary>
+    public static void Store(float* p, Vector<float> value) => Unsafe.WriteUnaligned(p, value);
 }

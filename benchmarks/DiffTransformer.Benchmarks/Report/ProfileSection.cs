@@ -48,7 +48,8 @@ public static class ProfileSection
                 }
             foreach (var (layer, module) in new[] { ("V1", v1Layer), ("softmax", softmaxLayer) })
             {
-                var (f, b) = TimeLayer(module, x);
+                module.zero_grad();
+                var (f, b) = TimeOp(new Op("layer", 1, () => [x.clone()], a => module.call(a[0])));
                 if (round < 0) continue;
                 Add(forward, $"{layer}/layer", f);
                 Add(backward, $"{layer}/layer", b);
@@ -133,7 +134,10 @@ public static class ProfileSection
         return (x * cos.unsqueeze(-2)).add(swapped * sin.unsqueeze(-2));
     }
 
-    /// <summary>Forward and backward milliseconds of one op on fresh leaves (every input records gradients, as in training).</summary>
+    /// <summary>
+    /// Forward and backward milliseconds of one op on fresh leaves (every input records gradients, as in training; a
+    /// whole layer's parameters too).
+    /// </summary>
     static (double Forward, double Backward) TimeOp(Op op)
     {
         using var scope = NewDisposeScope();
@@ -141,21 +145,6 @@ public static class ProfileSection
         using (no_grad()) leaves = op.Inputs().Select(input => input.requires_grad_(true)).ToArray();
         var watch = Stopwatch.StartNew();
         var output = op.Run(leaves);
-        double forward = watch.Elapsed.TotalMilliseconds;
-        var gradient = randn_like(output);
-        watch.Restart();
-        output.backward(new[] { gradient });
-        return (forward, watch.Elapsed.TotalMilliseconds);
-    }
-
-    /// <summary>The whole layer: its call, then the backward of its output (gradients of the input and every parameter).</summary>
-    static (double Forward, double Backward) TimeLayer(CausalSelfAttention layer, Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        layer.zero_grad();
-        var input = x.detach().requires_grad_(true);
-        var watch = Stopwatch.StartNew();
-        var output = layer.call(input);
         double forward = watch.Elapsed.TotalMilliseconds;
         var gradient = randn_like(output);
         watch.Restart();

@@ -47,7 +47,9 @@ internal static class ScaledDotProduct
         // Grouped rows are rep * Tq: the mask's rows must be tiled, unless a single query row broadcasts anyway.
         if (mask is not null && tq > 1 && repeats > 1)
             mask = mask.dim() == 2 ? mask.repeat(repeats, 1) : mask.repeat(1, 1, repeats, 1);
-        var result = F.scaled_dot_product_attention(grouped, k, v, attn_mask: mask);
+        var result = SmallBatchAttention.Applies(grouped, k, v, mask)
+            ? SmallBatchAttention.Forward(grouped, k, v, mask)
+            : F.scaled_dot_product_attention(grouped, k, v, attn_mask: mask);
         return result.reshape(batch, hq, tq, v.shape[3]).MoveToOuterDisposeScope();
     }
 
