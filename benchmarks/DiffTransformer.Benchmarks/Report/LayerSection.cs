@@ -68,19 +68,18 @@ public static class LayerSection
     public static string Name(LayerPass pass) => pass == LayerPass.Forward ? "Forward (inference)" : "Forward + backward (training)";
 
     /// <summary>
-    /// Times each kernel's cases interleaved among themselves: a naive case's large allocations would otherwise
-    /// disturb the fused case that follows it. Ratios compare cases of one kernel, measured in the same rounds.
-    /// </summary>
-    /// <summary>
-    /// Median over rounds of auto's time over the faster of naive and fused in the same round (fused alone where naive
-    /// was not timed): 1.00x = auto took the faster kernel.
+    /// Median over rounds of auto's time over, in the same round, the time of the kernel that is faster over all rounds
+    /// (by median; fused alone where naive was not timed): 1.00x = auto took the faster kernel. Dividing by the faster
+    /// of the two times of each round instead would be biased: the smaller of two noisy times of equal kernels is below
+    /// either one's median, so auto would read slower than it is exactly where the kernels tie.
     /// </summary>
     public static double AutoOverFaster(Timings t, LayerVariant variant)
     {
         var auto = t.Samples(Key(variant, AttentionKernel.Auto));
-        var fused = t.Samples(Key(variant, AttentionKernel.Fused));
-        var naive = t.Has(Key(variant, AttentionKernel.Naive)) ? t.Samples(Key(variant, AttentionKernel.Naive)) : null;
-        var ratios = auto.Select((a, i) => a / (naive is null ? fused[i] : Math.Min(fused[i], naive[i]))).ToList();
+        var faster = t.Samples(Key(variant, AttentionKernel.Fused));
+        if (t.Has(Key(variant, AttentionKernel.Naive)) && t.Median(Key(variant, AttentionKernel.Naive)) < t.Median(Key(variant, AttentionKernel.Fused)))
+            faster = t.Samples(Key(variant, AttentionKernel.Naive));
+        var ratios = auto.Select((a, i) => a / faster[i]).ToList();
         return Timings.MedianOf(ratios);
     }
 
