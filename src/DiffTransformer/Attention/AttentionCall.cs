@@ -4,7 +4,8 @@ namespace DiffTransformer;
 
 /// <summary>
 /// One layer's attention call: the shared <see cref="AttentionInputs"/>, this layer's cache and map sink, and the
-/// kernel path. The path is decided here and nowhere else: the maps can only be published by the naive kernel; a fused
+/// kernel path. The path is decided here and nowhere else, from the kernel <see cref="CausalSelfAttention.KernelFor"/>
+/// resolved: the maps can only be published by the naive kernel; a fused
 /// call continues a cache when there is one (its queries are the last positions of the keys).
 /// </summary>
 internal sealed class AttentionCall
@@ -14,23 +15,13 @@ internal sealed class AttentionCall
     /// <param name="inputs">The call's shared inputs.</param>
     /// <param name="cache">This layer's cache, if any.</param>
     /// <param name="mapSink">Receives the maps, if the caller asked for them.</param>
-    /// <param name="kernel">The module's kernel, read once for the call.</param>
-    /// <param name="rule">The module's <see cref="AutoKernelRule"/>, for <see cref="AttentionKernel.Auto"/>.</param>
-    /// <param name="maps">Heads of the module's maps, and the score-sized tensors per head its naive kernel holds at its peak.</param>
-    public AttentionCall(AttentionInputs inputs, KvCacheLayer? cache, Action<AttentionMaps>? mapSink, AttentionKernel kernel,
-        AutoKernelRule rule, (int Heads, int MapsPerHead) maps)
+    /// <param name="kernel">The kernel the module resolved for the call (<see cref="CausalSelfAttention.KernelFor"/>): naive or fused.</param>
+    public AttentionCall(AttentionInputs inputs, KvCacheLayer? cache, Action<AttentionMaps>? mapSink, AttentionKernel kernel)
     {
         Inputs = inputs;
         this.cache = cache;
         MapSink = mapSink;
-        bool naive = kernel switch
-        {
-            AttentionKernel.Naive => true,
-            AttentionKernel.Auto => rule.TakesNaive(inputs.Time, inputs.Cached,
-                AutoKernelRule.NaiveMapBytes(inputs.Batch, maps.Heads, inputs.Time, inputs.Cached + inputs.Time, maps.MapsPerHead, inputs.DType),
-                is_grad_enabled()),
-            _ => false,
-        };
+        bool naive = kernel == AttentionKernel.Naive;
         Path = naive || mapSink is not null ? KernelPath.Naive
             : inputs.Cached > 0 ? KernelPath.FusedAfterCache
             : KernelPath.Fused;

@@ -134,7 +134,27 @@ public abstract class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// <paramref name="cache"/> and <paramref name="mapSink"/>. Runs inside the caller's dispose scope.
     /// </summary>
     internal Tensor Attend(Tensor x, AttentionInputs inputs, KvCacheLayer? cache, Action<AttentionMaps>? mapSink) =>
-        Attend(x, new AttentionCall(inputs, cache, mapSink, Kernel, AutoRule, NaiveMaps));
+        Attend(x, new AttentionCall(inputs, cache, mapSink,
+            KernelFor(inputs.Batch, inputs.Time, inputs.Cached, is_grad_enabled(), inputs.DType)));
+
+    /// <summary>
+    /// The kernel a call of this module runs (<see cref="AttentionKernel.Naive"/> or <see cref="AttentionKernel.Fused"/>):
+    /// <see cref="Kernel"/>, with <see cref="AttentionKernel.Auto"/> resolved by <see cref="AutoRule"/> for a call of
+    /// <paramref name="batch"/> sequences of <paramref name="time"/> new positions after <paramref name="cached"/> cached
+    /// ones, in <paramref name="dtype"/>, recording gradients or not. A call that captures attention maps runs the naive
+    /// kernel whatever this says. Every call decides through this method, so it is what the call does.
+    /// </summary>
+    public AttentionKernel KernelFor(long batch, long time, long cached, bool recordsGradients, ScalarType dtype = ScalarType.Float32)
+    {
+        Guard.AtLeast(batch, nameof(batch), 1L);
+        Guard.AtLeast(time, nameof(time), 1L);
+        Guard.NonNegative(cached, nameof(cached));
+        var kernel = Kernel; // read once: it may change while calls run
+        if (kernel != AttentionKernel.Auto) return kernel;
+        var (heads, mapsPerHead) = NaiveMaps;
+        long mapBytes = AutoKernelRule.NaiveMapBytes(batch, heads, time, cached + time, mapsPerHead, dtype);
+        return AutoRule.TakesNaive(time, cached, mapBytes, recordsGradients) ? AttentionKernel.Naive : AttentionKernel.Fused;
+    }
 
     /// <summary>Computes the attention for a prepared call: projections, the kernel path <see cref="AttentionCall.Path"/> names, output.</summary>
     private protected abstract Tensor Attend(Tensor x, AttentionCall call);

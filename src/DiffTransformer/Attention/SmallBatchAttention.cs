@@ -6,18 +6,18 @@ using static TorchSharp.torch;
 namespace DiffTransformer;
 
 /// <summary>
-/// Softmax attention of a few query rows per kv head over a KV cache, on the CPU in float32 without gradients: a
+/// Softmax attention of one or two query rows per kv head over a KV cache, on the CPU in float32 without gradients: a
 /// decoding step's <c>softmax(q k^T / sqrt(Dk)) v</c>, which must read every cached key and value once. LibTorch's CPU
 /// SDPA reads a cache evicted from the CPU caches at 8-17 GB/s on the development machine, and at about half that when a
 /// kv head serves two query rows (V1's two maps, paired or grouped heads); this path reads each head's keys, then its
-/// values, front to back, at the rate of <see cref="SmallBatchLinear"/> (docs/benchmarks.md, "Decoding against the
-/// memory-bandwidth limit").
+/// values, front to back as single streams (docs/benchmarks.md, "Decoding, third round").
 /// </summary>
 /// <remarks>
-/// Three steps: the scores, one <see cref="VectorMath.Dot"/> per row and key on one pass over the keys (masked keys
-/// at <c>-inf</c>); LibTorch's softmax over them (vectorised exponentials; a C# softmax was slower than the whole SDPA
-/// call); the values weighted by the probabilities on one pass over the values. The passes run on the calling thread,
-/// as <see cref="SmallBatchLinear"/> does and for the same reason. The result differs from SDPA's in the last bits only.
+/// Per head, on the calling thread (as <see cref="SmallBatchLinear"/>, for the same reason): the scores, eight keys at
+/// a time against each row (<see cref="VectorMath.EightDots"/>; masked keys at <c>-inf</c>); the softmax of each row in
+/// place (<see cref="VectorMath.SoftmaxInPlace"/>), while the head's scores are still in L1; the values weighted by the
+/// probabilities on one pass over the values. The scores live in a pooled buffer, not a tensor, so a call makes one
+/// tensor (its result) and four views that hold its inputs' memory. The result differs from SDPA's in the last bits only.
 /// </remarks>
 internal static class SmallBatchAttention
 {

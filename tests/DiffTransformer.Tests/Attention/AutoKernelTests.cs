@@ -31,11 +31,27 @@ public class AutoKernelTests
         using var scope = NewDisposeScope();
         using var mode = gradients ? enable_grad() : no_grad();
         var module = Build.Attention(AttentionKind.Softmax, kernel: AttentionKernel.Auto);
+        module.AutoRule = ShortRule with { NaiveMemoryBudgetBytes = budget };
         var x = Build.Input(2, time, 32);
         var inputs = new AttentionInputs(x, cached, null, null, module.Rotary);
-        var rule = ShortRule with { NaiveMemoryBudgetBytes = budget };
-        var call = new AttentionCall(inputs, null, null, AttentionKernel.Auto, rule, (2, 3));
+        var call = new AttentionCall(inputs, null, null, module.KernelFor(2, time, cached, is_grad_enabled(), x.dtype));
         Assert.Equal(expected, call.Path.ToString());
+    }
+
+    [Fact]
+    public void KernelForReturnsAFixedKernelAsItIsAndRefusesEmptyCalls()
+    {
+        using var scope = NewDisposeScope();
+        var module = Build.Attention(AttentionKind.Differential, kernel: AttentionKernel.Naive);
+        Assert.Equal(AttentionKernel.Naive, module.KernelFor(1, 4096, 0, recordsGradients: false));
+        module.Kernel = AttentionKernel.Fused;
+        Assert.Equal(AttentionKernel.Fused, module.KernelFor(1, 8, 0, recordsGradients: true));
+        module.Kernel = AttentionKernel.Auto;
+        Assert.Equal(AttentionKernel.Naive, module.KernelFor(1, 512, 0, recordsGradients: true)); // V1's default threshold
+        Assert.Equal(AttentionKernel.Fused, module.KernelFor(1, 513, 0, recordsGradients: true));
+        Rejection.Rejects(() => module.KernelFor(0, 8, 0, true), "batch", "0");
+        Rejection.Rejects(() => module.KernelFor(1, 0, 0, true), "time", "0");
+        Rejection.Rejects(() => module.KernelFor(1, 8, -1, true), "cached", "-1");
     }
 
     [Theory]
@@ -63,9 +79,10 @@ public class AutoKernelTests
         Assert.Equal(2L * 2 * 64 * 4 * 4, AutoKernelRule.NaiveMapBytes(2, 2, 8, 8, 3, ScalarType.BFloat16)); // one map more, float32
         using var scope = NewDisposeScope();
         var module = Build.Attention(AttentionKind.Softmax, kernel: AttentionKernel.Auto);
-        var inputs = new AttentionInputs(Build.Input(2, 8, 32), 0, null, null, module.Rotary);
-        Assert.Equal(KernelPath.Naive, new AttentionCall(inputs, null, null, AttentionKernel.Auto, ShortRule with { NaiveMemoryBudgetBytes = bytes }, (2, 3)).Path);
-        Assert.Equal(KernelPath.Fused, new AttentionCall(inputs, null, null, AttentionKernel.Auto, ShortRule with { NaiveMemoryBudgetBytes = bytes - 1 }, (2, 3)).Path);
+        module.AutoRule = ShortRule with { NaiveMemoryBudgetBytes = bytes };
+        Assert.Equal(AttentionKernel.Naive, module.KernelFor(2, 8, 0, true, ScalarType.Float64));
+        module.AutoRule = ShortRule with { NaiveMemoryBudgetBytes = bytes - 1 };
+        Assert.Equal(AttentionKernel.Fused, module.KernelFor(2, 8, 0, true, ScalarType.Float64));
     }
 
     [Theory]
