@@ -109,9 +109,10 @@ internal static unsafe class VectorMath
         float sum = Vector.Sum(sums);
         for (; k < length; k++) sum += x[k] = MathF.Exp(x[k] - max);
 
-        var inverse = new Vector<float>(1 / sum);
-        for (k = 0; k + width <= length; k += width) Store(x + k, Load(x + k) * inverse);
-        for (; k < length; k++) x[k] *= 1 / sum;
+        float inverse = 1 / sum;
+        var inverses = new Vector<float>(inverse);
+        for (k = 0; k + width <= length; k += width) Store(x + k, Load(x + k) * inverses);
+        for (; k < length; k++) x[k] *= inverse;
     }
 
     /// <summary>

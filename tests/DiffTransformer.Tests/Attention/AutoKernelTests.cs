@@ -112,7 +112,14 @@ public class AutoKernelTests
             }
 
             var auto = Run(AttentionKernel.Auto);
-            foreach (var other in new[] { Run(AttentionKernel.Naive), Run(AttentionKernel.Fused) })
+            var naive = Run(AttentionKernel.Naive);
+            var fused = Run(AttentionKernel.Fused);
+            // The call really ran the kernel KernelFor names (training: naive up to the threshold): bit for bit its output.
+            module.Kernel = AttentionKernel.Auto;
+            var routed = module.KernelFor(2, time, 0, recordsGradients: true, x.dtype) == AttentionKernel.Naive ? naive : fused;
+            Assert.Equal(time <= ShortRule.MaxNaiveTrainingLength, ReferenceEquals(routed.Y, naive.Y));
+            Assert.True(auto.Y.eq(routed.Y).all().item<bool>(), $"{kind}, time {time}: Auto's output is not the routed kernel's, bit for bit");
+            foreach (var other in new[] { naive, fused })
             {
                 string what = $"{kind}, time {time}, kv heads {kvHeads}";
                 Compare.Close(auto.Y, other.Y, 1e-12, $"{what}: output");
